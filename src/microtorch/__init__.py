@@ -1,0 +1,116 @@
+"""microtorch: a mini-PyTorch. `import microtorch as torch` and run PyTorch-style code.
+
+Layers, bottom up: `_kernels` (Cython math) -> `ops` (each op's forward and backward) ->
+`autograd` (graph nodes and the backward engine) -> `Tensor`; `nn`, `optim` and
+`utils.data` are built on top, mirroring PyTorch's names and defaults.
+"""
+from __future__ import annotations
+
+from . import _dtype
+from ._device import device
+from ._dtype import (
+    bool,
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from ._factories import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._kernels import get_num_threads, set_num_threads
+from ._size import Size
+from ._tensor import Tensor
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .ops.activation import log_softmax, logsumexp, relu, sigmoid, softmax, tanh
+from .ops.arithmetic import add, div, maximum, minimum, mul, neg, pow, remainder, sub
+from .ops.arithmetic import floor_divide
+from .ops.comparison import (
+    allclose,
+    eq,
+    equal,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_not,
+    lt,
+    ne,
+)
+from .ops.join import cat, concat, concatenate, nonzero, stack, where
+from .ops.matmul import bmm, dot, matmul, mm
+from .ops.reduction import all, amax, amin, any, argmax, argmin, max, mean, min, std, sum, var
+from .ops.shape import (
+    broadcast_to,
+    clone,
+    flatten,
+    permute,
+    reshape,
+    squeeze,
+    swapaxes,
+    t,
+    transpose,
+    unflatten,
+    unsqueeze,
+)
+from .ops.unary import abs, clamp, clip, exp, log, log1p, sign, sqrt, square
+from .random import Generator, initial_seed, manual_seed, seed
+from .random import get_rng_state, set_rng_state
+from . import autograd, cuda  # noqa: E402
+
+multiply, divide, true_divide, subtract, negative, absolute = mul, div, div, sub, neg, abs
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    """True if `obj` is a microtorch Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
