@@ -17,6 +17,9 @@ __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is
            "inference_mode", "set_detect_anomaly", "detect_anomaly", "is_anomaly_enabled", "Node"]
 
 
+_ONES = {np.dtype(d): np.ones((), dtype=d) for d in (np.float16, np.float32, np.float64)}
+
+
 def _root_grad(t, g, what: str) -> np.ndarray:
     if g is None:
         if t._data.size != 1:
@@ -25,7 +28,7 @@ def _root_grad(t, g, what: str) -> np.ndarray:
             raise RuntimeError(
                 f"grad can be implicitly created only for real scalar outputs but got {t.dtype}"
             )
-        return np.ones(t._data.shape, dtype=t._data.dtype)
+        return _ONES[t._data.dtype].reshape(t._data.shape)
     arr = g._data if hasattr(g, "_data") else np.asarray(g)
     if arr.shape != t._data.shape:
         raise RuntimeError(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import anomaly_mode
 from .grad_mode import state
-from .node import grad_accumulator
+from .node import grad_accumulator, sequence
 
 
 def needs_grad(*tensors) -> bool:
@@ -16,16 +16,20 @@ def needs_grad(*tensors) -> bool:
     return False
 
 
-def _edge(t):
-    if t is None or not t._requires_grad:
-        return (None, 0)
-    fn = t.grad_fn
-    return (fn if fn is not None else grad_accumulator(t), 0)
+_NO_EDGE = (None, 0)
 
 
 def record(node, out, *inputs):
     """Make `node` the `grad_fn` of `out`, with one edge per input (None for constants)."""
-    node.next_functions = tuple([_edge(t) for t in inputs])
+    edges = []
+    for t in inputs:
+        if t is None or not t._requires_grad:
+            edges.append(_NO_EDGE)
+        else:
+            fn = t.grad_fn
+            edges.append((fn if fn is not None else grad_accumulator(t), 0))
+    node.next_functions = tuple(edges)
+    node.seq = next(sequence)
     data = out._data
     node.shape = data.shape
     node.dtype = data.dtype

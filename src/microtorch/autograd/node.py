@@ -8,6 +8,7 @@ the broadcast shape: the engine sums them back to each input's shape in one plac
 """
 from __future__ import annotations
 
+import itertools
 import weakref
 
 import numpy as np
@@ -21,11 +22,15 @@ _FREED = (
 )
 
 
+sequence = itertools.count()
+"""Numbers nodes in creation order; the engine runs higher numbers first."""
+
+
 class Node:
     """One recorded operation. Subclasses implement `backward(grad) -> tuple`."""
 
     __slots__ = ("next_functions", "saved", "versions", "shape", "dtype", "pre_hooks",
-                 "created_at", "__weakref__")
+                 "seq", "in_shape", "created_at", "__weakref__")
 
     def __init__(self) -> None:
         self.saved = ()
@@ -39,9 +44,13 @@ class Node:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
     def save_for_backward(self, *tensors) -> None:
-        """Keep the tensors' arrays, and their versions to detect later in-place changes."""
+        """Keep the tensors' arrays, and their versions to detect later in-place changes.
+
+        Only the version counters are referenced, never the tensors, so saving an op's own
+        output creates no reference cycle.
+        """
         self.saved = tuple(t._data for t in tensors)
-        self.versions = tuple((t, t._version[0]) for t in tensors)
+        self.versions = tuple((t._version, t._version[0]) for t in tensors)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -49,19 +58,24 @@ class Node:
         saved = self.saved
         if saved is None:
             raise RuntimeError(_FREED)
-        for t, v in self.versions:
-            if t._version[0] != v:
+        for box, v in self.versions:
+            if box[0] != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [{t.dtype.name} {list(t.shape)}] is at version "
-                    f"{t._version[0]}; expected version {v} instead. ({self.name()})"
+                    f"by an inplace operation: the output of or an input to {self.name()} is at "
+                    f"version {box[0]}; expected version {v} instead. Hint: avoid in-place "
+                    "operations on tensors that backward needs, or clone() them first."
                 )
         return saved
 
     def release(self) -> None:
-        """Free what backward needed; a second backward through this node then raises."""
-        self.saved = None
-        self.versions = ()
+        """Free the saved arrays; a second backward through this node then raises.
+
+        Nodes that saved no arrays stay usable, as in PyTorch.
+        """
+        if self.saved:
+            self.saved = None
+            self.versions = ()
 
     def backward(self, grad: np.ndarray) -> tuple:
         raise NotImplementedError
@@ -83,28 +97,30 @@ class AccumulateGrad(Node):
         self.pre_hooks = None
         self.variable = variable
         self.next_functions = ()
+        self.seq = next(sequence)
         self.shape = variable._data.shape
         self.dtype = variable._data.dtype
 
     def backward(self, grad: np.ndarray) -> tuple:
-        from .._tensor import Tensor
-
         leaf = self.variable
-        if leaf.grad is None:
-            leaf.grad = Tensor._wrap(np.array(grad, dtype=self.dtype, copy=True))
+        current = leaf.grad
+        if current is None:
+            leaf.grad = _wrap(np.array(grad, dtype=self.dtype, copy=True))
         else:
-            leaf.grad = Tensor._wrap(leaf.grad._data + grad) if _needs_new(leaf.grad, grad) \
-                else _add_into(leaf.grad, grad)
+            buf = current._data
+            if current._requires_grad or buf.shape != grad.shape or not buf.flags.writeable:
+                leaf.grad = _wrap(buf + grad)
+            else:
+                np.add(buf, grad, out=buf)
         return ()
 
 
-def _needs_new(g, grad) -> bool:
-    return g.requires_grad or g._data.shape != grad.shape or not g._data.flags.writeable
+def _wrap(data: np.ndarray):
+    from .._tensor import Tensor
 
-
-def _add_into(g, grad):
-    np.add(g._data, grad, out=g._data)
-    return g
+    global _wrap
+    _wrap = Tensor._wrap
+    return _wrap(data)
 
 
 def grad_accumulator(tensor) -> AccumulateGrad:

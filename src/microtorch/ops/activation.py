@@ -38,7 +38,7 @@ class ReluBackward0(Node):
     __slots__ = ()
 
     def backward(self, g):
-        (y,) = self.saved
+        (y,) = self.saved_tensors
         g = np.ascontiguousarray(g, dtype=y.dtype)
         gx = np.empty_like(y)
         K.relu_backward(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
@@ -49,7 +49,7 @@ class SigmoidBackward0(Node):
     __slots__ = ()
 
     def backward(self, g):
-        (y,) = self.saved
+        (y,) = self.saved_tensors
         g = np.ascontiguousarray(g, dtype=y.dtype)
         gx = np.empty_like(y)
         K.sigmoid_backward(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
@@ -60,7 +60,7 @@ class TanhBackward0(Node):
     __slots__ = ()
 
     def backward(self, g):
-        (y,) = self.saved
+        (y,) = self.saved_tensors
         g = np.ascontiguousarray(g, dtype=y.dtype)
         gx = np.empty_like(y)
         K.tanh_backward(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
@@ -77,6 +77,7 @@ def relu(input: Tensor) -> Tensor:
     if needs_grad(input):
         node = ReluBackward0()
         node.saved = (y,)
+        node.versions = ((out._version, 0),)
         record(node, out, input)
     return out
 
@@ -90,6 +91,7 @@ def sigmoid(input: Tensor) -> Tensor:
     if needs_grad(input):
         node = SigmoidBackward0()
         node.saved = (y,)
+        node.versions = ((out._version, 0),)
         record(node, out, input)
     return out
 
@@ -103,6 +105,7 @@ def tanh(input: Tensor) -> Tensor:
     if needs_grad(input):
         node = TanhBackward0()
         node.saved = (y,)
+        node.versions = ((out._version, 0),)
         record(node, out, input)
     return out
 
@@ -149,7 +152,7 @@ class _SoftmaxBase(Node):
     __slots__ = ("dim", "kernel", "moved")
 
     def backward(self, g):
-        (y,) = self.saved
+        (y,) = self.saved_tensors
         g2, _ = _rows(np.asarray(g, dtype=y.dtype), self.dim)
         gx = np.empty_like(y)
         self.kernel(g2, y, gx)
@@ -187,6 +190,7 @@ def _softmax_like(input: Tensor, dim, dtype, name, forward, backward, node_cls) 
         node.moved = moved
         node.kernel = backward
         node.saved = (y,)
+        node.versions = ((out._version, 0),)
         record(node, out, input)
     return out
 
@@ -232,6 +236,6 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
         node = LogsumexpBackward0()
         node.dims, node.keepdim = dims, keepdim
         node.saved = (x, out._data)
-        node.versions = ((input, input._version[0]),)
+        node.versions = ((input._version, input._version[0]),)
         record(node, out, input)
     return out

@@ -44,12 +44,14 @@ class MulBackward0(Node):
 
 
 class MulBackward1(Node):
-    """Multiplication by a Python scalar."""
+    """Multiplication by a Python scalar (saved like a tensor, so a second backward raises,
+    as in PyTorch)."""
 
-    __slots__ = ("scalar",)
+    __slots__ = ()
 
     def backward(self, g):
-        return (g * self.scalar,)
+        (scalar,) = self.saved_tensors
+        return (g * scalar,)
 
 
 class DivBackward0(Node):
@@ -64,10 +66,11 @@ class DivBackward0(Node):
 class DivBackward1(Node):
     """Division by a Python scalar."""
 
-    __slots__ = ("scalar",)
+    __slots__ = ()
 
     def backward(self, g):
-        return (g / self.scalar,)
+        (scalar,) = self.saved_tensors
+        return (g / scalar,)
 
 
 class RdivBackward(Node):
@@ -167,7 +170,7 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     if needs_grad(input):
         node = RsubBackward1() if alpha == 1 else MulBackward1()
         if alpha != 1:
-            node.scalar = -alpha
+            node.saved = (-alpha,)
         record(node, out, input)
     return out
 
@@ -179,13 +182,13 @@ def mul(input: Tensor, other) -> Tensor:
     if t is None:
         if needs_grad(input):
             node = MulBackward1()
-            node.scalar = y
+            node.saved = (y,)
             record(node, out, input)
         return out
     if needs_grad(input, t):
         node = MulBackward0()
         node.saved = (x, y)
-        node.versions = ((input, input._version[0]), (t, t._version[0]))
+        node.versions = ((input._version, input._version[0]), (t._version, t._version[0]))
         record(node, out, input, t)
     return out
 
@@ -211,13 +214,13 @@ def div(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
     if t is None:
         if needs_grad(input):
             node = DivBackward1()
-            node.scalar = y
+            node.saved = (y,)
             record(node, out, input)
         return out
     if needs_grad(input, t):
         node = DivBackward0()
         node.saved = (x, y)
-        node.versions = ((input, input._version[0]), (t, t._version[0]))
+        node.versions = ((input._version, input._version[0]), (t._version, t._version[0]))
         record(node, out, input, t)
     return out
 
@@ -233,7 +236,7 @@ def rdiv(input: Tensor, other) -> Tensor:
     if needs_grad(input):
         node = RdivBackward()
         node.saved = (x, out._data)
-        node.versions = ((input, input._version[0]),)
+        node.versions = ((input._version, input._version[0]),)
         record(node, out, input)
     return out
 
@@ -271,7 +274,7 @@ def pow(input, exponent) -> Tensor:
     if needs_grad(input, t):
         node = PowBackward1()
         node.saved = (x, e, out._data)
-        node.versions = ((input, input._version[0]), (t, t._version[0]))
+        node.versions = ((input._version, input._version[0]), (t._version, t._version[0]))
         record(node, out, input, t)
     return out
 

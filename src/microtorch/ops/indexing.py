@@ -56,7 +56,7 @@ class SelectBackward0(Node):
     __slots__ = ("index",)
 
     def backward(self, g):
-        gx = np.zeros(self.saved[0], dtype=g.dtype)
+        gx = np.zeros(self.in_shape, dtype=g.dtype)
         gx[self.index] = g
         return (gx,)
 
@@ -67,7 +67,7 @@ class IndexBackward0(Node):
     __slots__ = ("index",)
 
     def backward(self, g):
-        gx = np.zeros(self.saved[0], dtype=g.dtype)
+        gx = np.zeros(self.in_shape, dtype=g.dtype)
         np.add.at(gx, self.index, g)
         return (gx,)
 
@@ -89,7 +89,7 @@ def getitem(input: Tensor, index) -> Tensor:
     if needs_grad(input):
         node = SelectBackward0() if basic else IndexBackward0()
         node.index = idx
-        node.saved = (x.shape,)
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 

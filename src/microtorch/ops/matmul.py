@@ -29,6 +29,8 @@ class MmBackward0(Node):
 
     def backward(self, g):
         a, b = self.saved_tensors
+        if a.ndim == 1 and b.ndim == 1:
+            return g * b, g * a
         a1 = a[None, :] if a.ndim == 1 else a
         b1 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1:
@@ -91,7 +93,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         else:
             node = UnsafeViewBackward0()
         node.saved = (a, b)
-        node.versions = ((input, input._version[0]), (other, other._version[0]))
+        node.versions = ((input._version, input._version[0]), (other._version, other._version[0]))
         record(node, out, input, other)
     return out
 
@@ -151,7 +153,7 @@ def _grad_buffer(edge_node, shape: tuple, dtype: np.dtype):
 class AddmmBackward0(Node):
     """Backward of linear: dX = dY @ W, dW = dY.T @ X, db = sum(dY, rows)."""
 
-    __slots__ = ("in_shape",)
+    __slots__ = ()
 
     def backward(self, g):
         x2, w = self.saved_tensors
@@ -204,7 +206,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         node = AddmmBackward0()
         node.in_shape = in_shape
         node.saved = (x2, wc)
-        node.versions = ((input, input._version[0]), (weight, weight._version[0]))
+        node.versions = ((input._version, input._version[0]), (weight._version, weight._version[0]))
         if bias is None:
             record(node, out, input, weight)
         else:

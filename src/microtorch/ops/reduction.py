@@ -5,6 +5,7 @@ PyTorch does. Backward expands the gradient back over the reduced dims.
 """
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -42,35 +43,49 @@ def _expand(g: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     return g if keepdim or not dims else np.expand_dims(g, dims)
 
 
+def _keepdim_shape(shape: tuple, dims: tuple) -> tuple:
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def _filled(shape: tuple, g: np.ndarray, kshape: tuple) -> np.ndarray:
+    """A new array of `shape` holding g (reduced over some dims) repeated along them."""
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g.reshape(kshape)
+    return out
+
+
 class SumBackward0(Node):
-    __slots__ = ("dims", "keepdim")
+    __slots__ = ("kshape",)
 
     def backward(self, g):
-        return (np.broadcast_to(_expand(g, self.dims, self.keepdim), self.saved[0]),)
+        return (_filled(self.in_shape, g, self.kshape),)
 
 
 class MeanBackward0(Node):
-    __slots__ = ("dims", "keepdim", "count")
+    __slots__ = ("kshape", "count")
 
     def backward(self, g):
-        g = _expand(g, self.dims, self.keepdim) / self.count
-        return (np.broadcast_to(g, self.saved[0]),)
+        return (_filled(self.in_shape, g / self.count, self.kshape),)
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
     """Sum over `dim` (all elements by default). Integer and bool tensors sum to int64."""
-    dim = _pick_dim(dim, axis)
     x = input._data
-    dims = normalize_dims(dim, x.ndim)
-    if dtype is not None:
-        out_dt = _dtype.to_numpy_dtype(dtype)
+    if dim is None and axis is None and dtype is None and x.dtype.kind == "f":
+        dims = None
+        out = Tensor._wrap(np.asarray(np.add.reduce(x, axis=None)))
     else:
-        out_dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.int64)
-    out = Tensor._wrap(np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=out_dt)))
+        dim = _pick_dim(dim, axis)
+        dims = normalize_dims(dim, x.ndim)
+        if dtype is not None:
+            out_dt = _dtype.to_numpy_dtype(dtype)
+        else:
+            out_dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.int64)
+        out = Tensor._wrap(np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=out_dt)))
     if needs_grad(input):
         node = SumBackward0()
-        node.dims, node.keepdim = dims, keepdim
-        node.saved = (x.shape,)
+        node.kshape = _keepdim_shape(x.shape, dims if dims is not None else range(x.ndim))
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 
@@ -86,19 +101,18 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=Non
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.name.capitalize()}"
         )
-    dims = normalize_dims(dim, x.ndim)
+    dims = tuple(range(x.ndim)) if dim is None else normalize_dims(dim, x.ndim)
     count = 1
     for d in dims:
         count *= x.shape[d]
+    total = np.add.reduce(x, axis=dims, keepdims=keepdim)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = Tensor._wrap(np.asarray(np.sum(x, axis=dims, keepdims=keepdim) / x.dtype.type(count)
-                                      if count else np.full(
-                                          np.sum(x, axis=dims, keepdims=keepdim).shape, np.nan,
-                                          x.dtype)))
+        out = Tensor._wrap(np.asarray(total / x.dtype.type(count)))
     if needs_grad(input):
         node = MeanBackward0()
-        node.dims, node.keepdim, node.count = dims, keepdim, x.dtype.type(count)
-        node.saved = (x.shape,)
+        node.kshape = _keepdim_shape(x.shape, dims)
+        node.count = x.dtype.type(count)
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 
@@ -144,7 +158,7 @@ def _var_forward(input, dim, correction, keepdim, name):
     n = 1
     for d in dims:
         n *= x.shape[d]
-    denom = max(n - correction, 0)
+    denom = builtins.max(n - correction, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         centered = x - x.mean(axis=dims, keepdims=True) if n else x
         ss = np.sum(centered * centered, axis=dims, keepdims=keepdim)
@@ -176,7 +190,7 @@ def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         node = StdBackward0()
         node.dims, node.keepdim, node.denom = dims, keepdim, denom
         node.saved = (x, out._data)
-        node.versions = ((input, input._version[0]),)
+        node.versions = ((input._version, input._version[0]),)
         record(node, out, input)
     return out
 
@@ -218,7 +232,7 @@ def _extreme(input, dims, keepdim, fn, node_cls, name):
         node = node_cls()
         node.dims, node.keepdim = dims, keepdim
         node.saved = (x, out._data)
-        node.versions = ((input, input._version[0]),)
+        node.versions = ((input._version, input._version[0]),)
         record(node, out, input)
     return out
 
@@ -243,8 +257,8 @@ class MaxBackward1(Node):
     __slots__ = ("dim", "keepdim")
 
     def backward(self, g):
-        shape, idx = self.saved_tensors
-        gx = np.zeros(shape, dtype=g.dtype)
+        (idx,) = self.saved_tensors
+        gx = np.zeros(self.in_shape, dtype=g.dtype)
         if not self.keepdim:
             g = np.expand_dims(g, self.dim)
             idx = np.expand_dims(idx, self.dim)
@@ -264,7 +278,7 @@ _return_types = {
 
 def _extreme_dim(input, dim, keepdim, argfn, name, node_cls):
     x = input._data
-    d = wrap_dim(dim, max(x.ndim, 1))
+    d = wrap_dim(dim, builtins.max(x.ndim, 1))
     if x.ndim == 0:
         values, indices = Tensor._wrap(x.copy()), Tensor._wrap(np.zeros((), np.int64))
         return _return_types[name](values, indices)
@@ -279,7 +293,8 @@ def _extreme_dim(input, dim, keepdim, argfn, name, node_cls):
     if needs_grad(input):
         node = node_cls()
         node.dim, node.keepdim = d, keepdim
-        node.saved = (x.shape, idx)
+        node.in_shape = x.shape
+        node.saved = (idx,)
         record(node, values, input)
     return _return_types[name](values, Tensor._wrap(idx_out.astype(np.int64)))
 

@@ -61,7 +61,7 @@ class ViewBackward0(Node):
     __slots__ = ()
 
     def backward(self, g):
-        return (g.reshape(self.saved[0]),)
+        return (g.reshape(self.in_shape),)
 
 
 class ReshapeAliasBackward0(ViewBackward0):
@@ -87,7 +87,7 @@ def _reshaped(input: Tensor, shape: tuple, view: bool) -> Tensor:
         out = input._view_of(y) if np.may_share_memory(y, x) else Tensor._wrap(y)
     if needs_grad(input):
         node = ViewBackward0() if view else ReshapeAliasBackward0()
-        node.saved = (x.shape,)
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 
@@ -205,7 +205,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     out = input._view_of(np.expand_dims(x, d))
     if needs_grad(input):
         node = UnsqueezeBackward0()
-        node.saved = (x.shape,)
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 
@@ -221,7 +221,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     out = input._view_of(np.squeeze(x, axis=axes) if axes else x.view())
     if needs_grad(input):
         node = SqueezeBackward0()
-        node.saved = (x.shape,)
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 
@@ -271,7 +271,7 @@ class RepeatBackward0(Node):
     __slots__ = ("repeats",)
 
     def backward(self, g):
-        shape = self.saved[0]
+        shape = self.in_shape
         reps = self.repeats
         lead = len(reps) - len(shape)
         full = (1,) * lead + tuple(shape)
@@ -293,7 +293,7 @@ def repeat(input: Tensor, *repeats) -> Tensor:
     if needs_grad(input):
         node = RepeatBackward0()
         node.repeats = reps
-        node.saved = (x.shape,)
+        node.in_shape = x.shape
         record(node, out, input)
     return out
 

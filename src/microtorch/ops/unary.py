@@ -73,7 +73,7 @@ def _saving_input(name, fn):
         if needs_grad(input):
             node = name()
             node.saved = (x,)
-            node.versions = ((input, input._version[0]),)
+            node.versions = ((input._version, input._version[0]),)
             record(node, out, input)
         return out
 
@@ -86,6 +86,7 @@ def _saving_output(name, fn):
         if needs_grad(input):
             node = name()
             node.saved = (out._data,)
+            node.versions = ((out._version, 0),)
             record(node, out, input)
         return out
 
