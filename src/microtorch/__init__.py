@@ -97,7 +97,8 @@ from .ops.shape import (
 from .ops.unary import abs, clamp, clip, exp, log, log1p, sign, sqrt, square
 from .random import Generator, initial_seed, manual_seed, seed
 from .random import get_rng_state, set_rng_state
-from . import autograd, cuda  # noqa: E402
+from . import autograd, cuda, nn, optim, testing, utils, viz  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 multiply, divide, true_divide, subtract, negative, absolute = mul, div, div, sub, neg, abs
 __version__ = "0.1.0"
