@@ -1,0 +1,6 @@
+"""Utilities mirroring `torch.utils`: `data` (datasets, samplers, DataLoader)."""
+from __future__ import annotations
+
+from . import data
+
+__all__ = ["data"]
