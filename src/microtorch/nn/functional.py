@@ -1,0 +1,365 @@
+"""`microtorch.nn.functional` (usually imported as F): the stateless side of `nn`.
+
+Signatures and defaults are PyTorch's. This layer validates arguments with PyTorch's
+messages and then calls one op from `microtorch.ops`, where forward and backward live.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .._size import Size
+from .._tensor import Tensor
+from ..autograd.graph import needs_grad
+from ..ops import activation as _act
+from ..ops import dropout as _dropout
+from ..ops import loss as _loss
+from ..ops import normalization as _norm
+from ..ops.inplace import copy_ as _copy_
+from ..ops.matmul import linear as _linear
+
+__all__ = [
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
+
+sigmoid = _act.sigmoid
+tanh = _act.tanh
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias (one fused graph node)."""
+    if bias is not None and not bias._data.flags.c_contiguous:
+        bias = bias.contiguous()               # the fused kernel reads a contiguous bias
+    return _linear(input, weight, bias)
+
+
+# ------------------------------------------------------------------- activations
+def _inplace_result(input: Tensor, out: Tensor) -> Tensor:
+    """Write `out` into `input` (the inplace=True variants), recorded as a copy."""
+    return _copy_(input, out)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0) elementwise."""
+    out = _act.relu(input)
+    return _inplace_result(input, out) if inplace else out
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input where positive, negative_slope * input elsewhere."""
+    if not inplace:
+        return _act.leaky_relu(input, negative_slope)
+    # the op saves its input for backward: give it a copy that the write below won't touch
+    source = input.clone() if needs_grad(input) else input
+    return _inplace_result(input, _act.leaky_relu(source, negative_slope))
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's legacy choice when dim is omitted (with its deprecation warning)."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim`."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim(), _stacklevel)
+    return _act.softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """log(softmax(x)) along `dim`, computed stably."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
+    return _act.log_softmax(input, dim, dtype)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) (when training)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    out = _dropout.dropout(input, p)
+    return _inplace_result(input, out) if inplace else out
+
+
+# ------------------------------------------------------------------ normalization
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-05) -> Tensor:
+    """Normalize each channel (dim 1) by batch statistics (training) or running ones."""
+    if input.dim() < 2:
+        raise ValueError(f"Expected 2D or more input (got {input.dim()}D input)")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    if training:
+        if input.numel() // max(channels, 1) <= 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape}")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    return _norm.batch_norm(input, running_mean, running_var, weight, bias, training,
+                            momentum, eps)
+
+
+def _shape_tuple(normalized_shape) -> tuple:
+    if isinstance(normalized_shape, numbers.Integral):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-05) -> Tensor:
+    """Normalize each sample over its trailing `normalized_shape` dims."""
+    shape = _shape_tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(shape)}")
+    return _norm.layer_norm(input, shape, weight, bias, eps)
+
+
+# ----------------------------------------------------------------------- losses
+_REDUCTIONS = {"none": _loss.NONE, "mean": _loss.MEAN, "sum": _loss.SUM}
+
+
+def _legacy_reduction(size_average, reduce, stacklevel: int = 3) -> str:
+    """The reduction named by the deprecated size_average/reduce flags (with a warning)."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    name = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{name}' instead.", stacklevel=stacklevel)
+    return name
+
+
+def _reduction(reduction: str, size_average=None, reduce=None) -> int:
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, stacklevel=4)
+    code = _REDUCTIONS.get(reduction)
+    if code is None:
+        if reduction == "elementwise_mean":
+            warnings.warn("reduction='elementwise_mean' is deprecated, please use "
+                          "reduction='mean' instead.", stacklevel=4)
+            return _loss.MEAN
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return code
+
+
+def _check_broadcast(*shapes) -> tuple:
+    """The broadcast shape, or PyTorch's error for the first mismatching dimension."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        a, b = shapes[0], shapes[1]
+        for i in range(1, min(len(a), len(b)) + 1):
+            if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
+                    f"at non-singleton dimension {max(len(a), len(b)) - i}"
+                ) from None
+        raise
+
+
+def _warn_target_size(input: Tensor, target: Tensor) -> None:
+    if input.shape != target.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", stacklevel=3)
+        _check_broadcast(input.shape, target.shape)
+
+
+def _pointwise_weighted(input, target, weight, code, squared):
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    return _loss.weighted_pointwise_loss(input, target, weight, code, squared)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean squared error (input - target)^2 (broadcasting, with a warning, like torch)."""
+    _warn_target_size(input, target)
+    code = _reduction(reduction, size_average, reduce)
+    if weight is not None:
+        return _pointwise_weighted(input, target, weight, code, True)
+    return _loss.mse_loss(input, target, code)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error |input - target|."""
+    _warn_target_size(input, target)
+    code = _reduction(reduction, size_average, reduce)
+    if weight is not None:
+        return _pointwise_weighted(input, target, weight, code, False)
+    return _loss.l1_loss(input, target, code)
+
+
+def _check_weight_broadcast(weight: Tensor, shape: Size) -> None:
+    """BCE's weight must broadcast to the input's shape (PyTorch expands it)."""
+    wshape, shape = tuple(weight.shape), tuple(shape)
+    for i in range(1, len(wshape) + 1):
+        n = shape[-i] if i <= len(shape) else None
+        if wshape[-i] != 1 and wshape[-i] != n:
+            raise RuntimeError(
+                f"Attempting to broadcast a dimension of length {wshape[-i]} at {-i}! "
+                f"Mismatching argument at index 1 had {weight.shape}; but expected shape "
+                f"should be broadcastable to {list(shape)}"
+            )
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy on probabilities (after a Sigmoid): -w [t log x + (1-t) log(1-x)]."""
+    code = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    if weight is not None:
+        _check_weight_broadcast(weight, input.shape)
+    t = target._data
+    if t.size and t.dtype.kind == "f" and not ((t >= 0) & (t <= 1)).all():
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    return _loss.binary_cross_entropy(input, target, weight, code)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy of sigmoid(input), from logits (numerically stable)."""
+    code = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    for w in (weight, pos_weight):
+        if w is not None:
+            shape = _check_broadcast(tuple(input.shape), tuple(w.shape))
+            if shape != tuple(input.shape):
+                raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the "
+                                   f"broadcast shape {list(shape)}")
+    return _loss.binary_cross_entropy_with_logits(input, target, weight, pos_weight, code)
+
+
+def _check_class_input(input: Tensor, name: str) -> None:
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"{name}" not implemented for \'{_loss.torch_type_name(input._data.dtype)}\''
+        )
+    if input.dim() == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+
+
+def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
+    """PyTorch's checks of class-index targets for cross_entropy and nll_loss."""
+    xd, td = input.dim(), target.dim()
+    if xd >= 2 and td >= 1 and input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
+    if xd <= 2 and td > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    kind = target._data.dtype
+    if not (kind == np.int64 or kind == np.uint8):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{_loss.torch_type_name(kind)}")
+    if xd > 2:
+        expected = [input.shape[0]] + list(input.shape[2:])
+        if list(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+    elif xd == 2 and td == 0:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    classes = input.shape[0 if xd == 1 else 1]
+    if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits (class dim 1) against class indices (int64) or, when the
+    target has the input's shape, class probabilities."""
+    code = _reduction(reduction, size_average, reduce)
+    _check_class_input(input, "log_softmax_lastdim_kernel_impl")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
+    if target.shape == input.shape:
+        if target._data.dtype.kind != "f":
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_loss.torch_type_name(target._data.dtype)}")
+        classes = input.shape[0 if input.dim() == 1 else 1]
+        if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {classes} classes or no "
+                f"classes but got weight tensor of shape: {list(weight.shape)}")
+        return _loss.cross_entropy_probs(input, target, weight, label_smoothing, code)
+    _check_class_target(input, target, weight)
+    return _loss.cross_entropy(input, target, weight, ignore_index, label_smoothing, code)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities `input` (class dim 1) at the targets."""
+    code = _reduction(reduction, size_average, reduce)
+    _check_class_input(input, "nll_loss")
+    _check_class_target(input, target, weight)
+    return _loss.nll_loss(input, target, weight, ignore_index, code)
+
+
+# ------------------------------------------------------------------------ misc
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding: shape (*tensor.shape, num_classes)."""
+    x = tensor._data
+    if x.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if x.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(x.max()) + 1
+    if x.size:
+        if x.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if x.max() >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(x.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, x[..., None], 1, axis=-1)
+    return Tensor._wrap(out)
+
