@@ -139,7 +139,10 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        new = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if new.shape != self._data.shape or new.dtype != self._data.dtype:
+            self._grad_acc = None
+        self._data = new
 
     def detach(self) -> Tensor:
         """A new leaf sharing storage (and the version counter) with this tensor."""

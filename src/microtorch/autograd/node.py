@@ -41,7 +41,7 @@ class Node:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} object at {hex(id(self))}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
 
     def save_for_backward(self, *tensors) -> None:
         """Keep the tensors' arrays, and their versions to detect later in-place changes.

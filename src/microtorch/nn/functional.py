@@ -46,8 +46,6 @@ tanh = _act.tanh
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias (one fused graph node)."""
-    if bias is not None and not bias._data.flags.c_contiguous:
-        bias = bias.contiguous()               # the fused kernel reads a contiguous bias
     return _linear(input, weight, bias)
 
 

@@ -181,6 +181,15 @@ class AddmmBackward0(Node):
         return gx, gw, gb
 
 
+class LinearMmBackward0(AddmmBackward0):
+    """linear without bias; PyTorch names this node MmBackward0."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "MmBackward0"
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, recorded as one graph node."""
     x, w = input._data, weight._data
@@ -190,6 +199,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 1} "
             f"and {_shape_str(w.shape[::-1])})"
         )
+    if bias is not None and bias._data.shape != (w.shape[0],):
+        raise RuntimeError(
+            f"linear: bias of shape {tuple(bias._data.shape)} does not match weight of shape "
+            f"{tuple(w.shape)} (expected ({w.shape[0]},))"
+        )
     if x.dtype != w.dtype or w.dtype.kind != "f" or (bias is not None and bias._data.dtype != w.dtype):
         raise RuntimeError(
             f"linear: expected input, weight and bias of one floating dtype, but got "
@@ -198,12 +212,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     in_shape = x.shape
     x2 = np.ascontiguousarray(x.reshape(-1, w.shape[1]))
     wc = w if w.flags.c_contiguous else np.ascontiguousarray(w)
-    b = None if bias is None else bias._data
+    b = None if bias is None else np.ascontiguousarray(bias._data)
     y = np.empty((x2.shape[0], w.shape[0]), dtype=w.dtype)
     K.linear_forward(x2, wc, b, y)
     out = Tensor._wrap(y.reshape(in_shape[:-1] + (w.shape[0],)))
     if needs_grad(input, weight, bias):
-        node = AddmmBackward0()
+        node = AddmmBackward0() if bias is not None else LinearMmBackward0()
         node.in_shape = in_shape
         node.saved = (x2, wc)
         node.versions = ((input._version, input._version[0]), (weight._version, weight._version[0]))
