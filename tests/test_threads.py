@@ -138,11 +138,6 @@ def test_grad_mode_is_per_thread():
     assert seen == {"eval": False, "train": True}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "autograd/engine.py keeps `accumulating` in a module global: a backward() finishing in "
-    "one thread sets it back to True while autograd.grad() runs in another, so "
-    "ops/matmul.py AddmmBackward0 (_grad_buffer) writes the weight gradient into "
-    "weight.grad instead of returning it to autograd.grad"))
 def test_autograd_grad_alongside_backward():
     """autograd.grad in one thread while another thread runs a whole backward(): the
     gradient is returned, and autograd.grad never touches `.grad`.

@@ -23,28 +23,29 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def _check_nested(data, dim: int = 0):
-    """Raise PyTorch's errors for ragged or non-numeric nested sequences."""
+def _nested_shape(data, dim: int = 0) -> tuple:
+    """The shape of nested sequences, raising PyTorch's errors for ragged or non-numeric data.
+
+    Only called when numpy could not make a numeric array, to explain why.
+    """
     if isinstance(data, (list, tuple)):
-        lengths = set()
-        for item in data:
-            if isinstance(item, (list, tuple)):
-                lengths.add(len(item))
-            elif isinstance(item, Tensor) and item._data.ndim:
-                lengths.add(item._data.shape[0])
-            else:
-                lengths.add(None)
-            _check_nested(item, dim + 1)
-        if len(lengths) > 1:
-            first = len(data[0]) if isinstance(data[0], (list, tuple)) else None
-            for item in data:
-                n = len(item) if isinstance(item, (list, tuple)) else None
-                if n != first:
-                    raise ValueError(
-                        f"expected sequence of length {first} at dim {dim + 1} (got {n})"
-                    )
-    elif not isinstance(data, (numbers.Number, Tensor, np.generic, np.ndarray)):
+        shapes = [_nested_shape(item, dim + 1) for item in data]
+        for s in shapes[1:]:
+            if s != shapes[0]:
+                got = s[0] if s else 0
+                want = shapes[0][0] if shapes[0] else 0
+                raise ValueError(f"expected sequence of length {want} at dim {dim + 1} "
+                                 f"(got {got})")
+        return (len(data),) + (shapes[0] if shapes else ())
+    if isinstance(data, Tensor):
+        return data._data.shape
+    if isinstance(data, np.ndarray):
+        return data.shape
+    if isinstance(data, (numbers.Number, np.generic)) and not isinstance(data, complex):
+        return ()
+    if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
 def _array_from_data(data) -> np.ndarray:
@@ -53,16 +54,13 @@ def _array_from_data(data) -> np.ndarray:
     if isinstance(data, np.ndarray):
         _dtype.from_numpy_dtype(data.dtype)
         return np.array(data, copy=True)
-    if isinstance(data, (str, bytes)):
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if isinstance(data, (list, tuple)):
-        _check_nested(data)
     try:
         arr = np.array(data)
-    except ValueError as err:
-        raise ValueError(f"could not convert data to a tensor: {err}") from None
-    if arr.dtype.kind in "OUSV":
-        raise TypeError(f"new(): invalid data type '{arr.dtype}'")
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.dtype.kind in "OUSV":
+        _nested_shape(data)
+        raise TypeError(f"new(): invalid data type '{arr.dtype if arr is not None else data}'")
     if arr.dtype.kind == "f" and not _has_numpy_floats(data):
         arr = arr.astype(_dtype.default_np())
     elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):

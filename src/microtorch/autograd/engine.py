@@ -11,6 +11,7 @@ place where broadcasting is undone.
 """
 from __future__ import annotations
 
+import threading
 from heapq import heappop, heappush
 
 import numpy as np
@@ -18,8 +19,14 @@ import numpy as np
 from . import anomaly_mode
 from .node import _FREED, AccumulateGrad, Node
 
-accumulating = True
-"""False while `autograd.grad` runs: nodes must then not write into leaves' `.grad`."""
+
+
+class _State(threading.local):
+    accumulating = True
+    """False while `autograd.grad` runs in this thread: nodes must not write into `.grad`."""
+
+
+state = _State()
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -45,12 +52,12 @@ def run_backward(roots: list[Node], root_grads: list[np.ndarray], retain_graph: 
     are nodes), the total gradient arriving at each of those nodes is stored there instead
     and no `.grad` is touched (this is `autograd.grad`).
     """
-    global accumulating
-    accumulating = capture is None
+    prev = state.accumulating
+    state.accumulating = capture is None
     try:
         return _run(roots, root_grads, retain_graph, capture)
     finally:
-        accumulating = True
+        state.accumulating = prev
 
 
 def _run(roots, root_grads, retain_graph, capture):

@@ -292,7 +292,11 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) ->
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0]}).")
     if xd <= 2 and td > 1:
-        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        raise RuntimeError(
+            "0D or 1D target tensor expected, multi-target not supported (input of shape "
+            f"{list(input.shape)}, target of shape {list(target.shape)}: probability targets "
+            "must have the input's shape and a floating dtype)"
+        )
     kind = target._data.dtype
     if not (kind == np.int64 or kind == np.uint8):
         raise RuntimeError("expected target dtype to be Long or Byte, but got "

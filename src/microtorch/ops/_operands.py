@@ -50,3 +50,28 @@ def float_array(x: np.ndarray) -> np.ndarray:
     """`x` itself if floating, else converted to the default float dtype (as PyTorch's
     unary float ops do on integer tensors)."""
     return x if x.dtype.kind == "f" else x.astype(_dtype.default_np())
+
+
+def broadcast_error(*shapes) -> RuntimeError:
+    """PyTorch's error for shapes that do not broadcast, naming the first clash."""
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    for d in range(ndim - 1, -1, -1):
+        sizes = [p[d] for p in padded]
+        big = [n for n in sizes if n != 1]
+        if len(set(big)) > 1:
+            a, b = big[0], next(n for n in big if n != big[0])
+            return RuntimeError(
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                f"non-singleton dimension {d}"
+            )
+    return RuntimeError(f"shapes {[list(s) for s in shapes]} cannot be broadcast together")
+
+
+def require_tensor(x, op: str, arg: str = "input", position: int = 1) -> None:
+    """TypeError like PyTorch's argument parser when `x` is not a Tensor."""
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{op}(): argument '{arg}' (position {position}) must be Tensor, not "
+            f"{type(x).__name__}"
+        )

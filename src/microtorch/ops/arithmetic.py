@@ -11,7 +11,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.graph import needs_grad, record
 from ..autograd.node import Node
-from ._operands import binary
+from ._operands import binary, broadcast_error, require_tensor
 
 
 class AddBackward0(Node):
@@ -136,8 +136,13 @@ def _wrap_out(data: np.ndarray) -> Tensor:
 
 def add(input: Tensor, other, *, alpha=1) -> Tensor:
     """input + alpha * other."""
+    if not isinstance(input, Tensor):
+        return add(other, input) if alpha == 1 else add(other * alpha, input)
     x, y, t = binary(input, other)
-    out = _wrap_out(x + y if alpha == 1 else x + alpha * y)
+    try:
+        out = _wrap_out(x + y if alpha == 1 else x + alpha * y)
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
     if needs_grad(input, t):
         node = AddBackward0()
         node.alpha = alpha
@@ -147,13 +152,18 @@ def add(input: Tensor, other, *, alpha=1) -> Tensor:
 
 def sub(input: Tensor, other, *, alpha=1) -> Tensor:
     """input - alpha * other."""
+    if not isinstance(input, Tensor):
+        return rsub(other, input, alpha=alpha)
     x, y, t = binary(input, other)
     if x.dtype == np.bool_:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. "
             "Use the `^` or `logical_xor()` operator instead."
         )
-    out = _wrap_out(x - y if alpha == 1 else x - alpha * y)
+    try:
+        out = _wrap_out(x - y if alpha == 1 else x - alpha * y)
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
     if needs_grad(input, t):
         node = SubBackward0()
         node.alpha = alpha
@@ -177,8 +187,13 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
 
 def mul(input: Tensor, other) -> Tensor:
     """input * other."""
+    if not isinstance(input, Tensor):
+        return mul(other, input)
     x, y, t = binary(input, other)
-    out = _wrap_out(x * y)
+    try:
+        out = _wrap_out(x * y)
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
     if t is None:
         if needs_grad(input):
             node = MulBackward1()
@@ -208,9 +223,14 @@ def div(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
         q = np.true_divide(x, y)
         q = np.trunc(q) if rounding_mode == "trunc" else np.floor(q)
         return Tensor._wrap(np.asarray(q).astype(x.dtype if x.dtype.kind != "b" else np.int64))
+    if not isinstance(input, Tensor):
+        return rdiv(other, input)
     x, y, t = binary(input, other)
     x, y = _true_div_arrays(x, y)
-    out = _wrap_out(x / y)
+    try:
+        out = _wrap_out(x / y)
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
     if t is None:
         if needs_grad(input):
             node = DivBackward1()
@@ -269,8 +289,11 @@ def pow(input, exponent) -> Tensor:
             node.save_for_backward(input)
             record(node, out, input)
         return out
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = _wrap_out(x ** e)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _wrap_out(x ** e)
+    except ValueError:
+        raise broadcast_error(x.shape, e.shape) from None
     if needs_grad(input, t):
         node = PowBackward1()
         node.saved = (x, e, out._data)
@@ -324,10 +347,13 @@ class MinimumBackward0(MaximumBackward0):
 
 
 def _elementwise_extreme(input: Tensor, other, fn, pick_first, node_cls) -> Tensor:
+    require_tensor(input, fn.__name__)
+    require_tensor(other, fn.__name__, "other", 2)
     x, y, t = binary(input, other)
-    if t is None:
-        y = np.asarray(y, dtype=x.dtype)
-    out = Tensor._wrap(fn(x, y))
+    try:
+        out = Tensor._wrap(fn(x, y))
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
     if needs_grad(input, t):
         node = node_cls()
         node.pick_first = pick_first

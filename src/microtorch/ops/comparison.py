@@ -4,20 +4,23 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ._operands import binary, to_tensor
+from ._operands import binary, broadcast_error, require_tensor, to_tensor
 
 
 def compare(input: Tensor, other, fn) -> Tensor:
-    """A bool tensor of fn(input, other) with broadcasting."""
+    """A bool tensor of fn(input, other) with broadcasting (`t == None` is False)."""
+    if other is None and fn in (np.equal, np.not_equal):
+        return fn is np.not_equal
+    require_tensor(input, _NAMES.get(fn, fn.__name__))
+    x, y, _ = binary(input, other)
     try:
-        x, y, _ = binary(input, other)
-    except (TypeError, ValueError, RuntimeError):
-        if fn is np.equal:
-            return False
-        if fn is np.not_equal:
-            return True
-        raise
-    return Tensor._wrap(np.asarray(fn(x, y)))
+        return Tensor._wrap(np.asarray(fn(x, y)))
+    except ValueError:
+        raise broadcast_error(x.shape, np.shape(y)) from None
+
+
+_NAMES = {np.equal: "eq", np.not_equal: "ne", np.less: "lt", np.less_equal: "le",
+          np.greater: "gt", np.greater_equal: "ge"}
 
 
 def eq(input: Tensor, other) -> Tensor:
@@ -74,17 +77,23 @@ def isfinite(input: Tensor) -> Tensor:
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True if both tensors have the same shape and elements."""
+    require_tensor(input, "equal")
+    require_tensor(other, "equal", "other", 2)
     return input._data.shape == other._data.shape and bool(np.array_equal(input._data, other._data))
 
 
 def allclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     """True if |input - other| <= atol + rtol * |other| everywhere."""
+    require_tensor(input, "allclose")
+    require_tensor(other, "allclose", "other", 2)
     return bool(np.allclose(input._data, to_tensor(other)._data, rtol=rtol, atol=atol,
                             equal_nan=equal_nan))
 
 
 def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
+    require_tensor(input, "isclose")
+    require_tensor(other, "isclose", "other", 2)
     return Tensor._wrap(np.isclose(input._data, to_tensor(other)._data, rtol=rtol, atol=atol,
                                    equal_nan=equal_nan))

@@ -7,7 +7,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.graph import needs_grad, record
 from ..autograd.node import Node
-from ._operands import binary, to_tensor
+from ._operands import binary, broadcast_error, to_tensor
 from .shape import wrap_dim
 
 
@@ -31,8 +31,11 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, as PyTorch)."""
     if axis is not None:
         dim = axis
-    if isinstance(tensors, Tensor) or not len(tensors):
-        raise TypeError("cat(): expected a non-empty sequence of Tensors")
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
+    if not len(tensors):
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ts = [to_tensor(t) for t in tensors]
     parts = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or ts[:1]
     ref = parts[0]._data
@@ -68,8 +71,11 @@ class StackBackward0(Node):
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join same-shape tensors along a new dim."""
-    if isinstance(tensors, Tensor) or not len(tensors):
-        raise TypeError("stack(): expected a non-empty sequence of Tensors")
+    if isinstance(tensors, Tensor):
+        raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        "not Tensor")
+    if not len(tensors):
+        raise RuntimeError("stack expects a non-empty TensorList")
     ts = [to_tensor(t) for t in tensors]
     shape = ts[0]._data.shape
     for i, t in enumerate(ts):
@@ -116,7 +122,10 @@ def where(condition, input=None, other=None):
         y, x, _ = binary(b, input)
     else:
         x, y, _ = binary(to_tensor(input), other)
-    out = Tensor._wrap(np.where(cond, x, y))
+    try:
+        out = Tensor._wrap(np.where(cond, x, y))
+    except ValueError:
+        raise broadcast_error(cond.shape, np.shape(x), np.shape(y)) from None
     if needs_grad(a, b):
         node = WhereBackward0()
         node.saved = (cond,)

@@ -206,19 +206,32 @@ def l1_loss(input: Tensor, target: Tensor, reduction: int = MEAN) -> Tensor:
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: int = MEAN) -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) on probabilities x, each log clamped at -100."""
+    _require_float(input, target)
     try:
         return _pointwise(BinaryCrossEntropyBackward0, K.bce_forward, "binary_cross_entropy",
                           input, target, reduction, (weight,))
     except ValueError as err:
         if "between 0 and 1" in str(err):
-            raise RuntimeError("all elements of input should be between 0 and 1") from None
+            raise RuntimeError(str(err)) from None
         raise
+
+
+def _require_float(input: Tensor, target: Tensor) -> None:
+    """BCE losses take floating input and target (PyTorch refuses integer ones)."""
+    for t in (target, input):
+        if t._data.dtype.kind != "f":
+            other = input if t is target else target
+            raise RuntimeError(
+                f"Found dtype {torch_type_name(t._data.dtype)} but expected "
+                f"{torch_type_name(other._data.dtype) if other._data.dtype.kind == 'f' else 'Float'}"
+            )
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      pos_weight: Tensor | None = None,
                                      reduction: int = MEAN) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed stably from the logits."""
+    _require_float(input, target)
     return _pointwise(BinaryCrossEntropyWithLogitsBackward0, K.bce_with_logits_forward,
                       "binary_cross_entropy_with_logits", input, target, reduction,
                       (weight, pos_weight))

@@ -135,7 +135,7 @@ def _grad_buffer(edge_node, shape: tuple, dtype: np.dtype):
     backward, the kernel writes into `leaf.grad` (beta=1) or a fresh array that becomes it
     (beta=0): no temporary, no extra add.
     """
-    if type(edge_node) is not AccumulateGrad or edge_node.pre_hooks or not engine.accumulating:
+    if type(edge_node) is not AccumulateGrad or edge_node.pre_hooks or not engine.state.accumulating:
         return None
     leaf = edge_node.variable
     grad = leaf.grad

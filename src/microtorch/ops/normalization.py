@@ -102,6 +102,23 @@ def _record(node: _NormBackward, out: Tensor, input: Tensor, weight, bias, xhat,
     record(node, out, input, weight, bias)
 
 
+def _check_dtypes(name: str, x: np.ndarray, *tensors) -> None:
+    """Floating input, and statistics/affine parameters of a floating dtype, as PyTorch."""
+    kind = {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte"}
+    if x.dtype.kind != "f":
+        if name == "batch_norm":
+            raise NotImplementedError(
+                f'"{name}" not implemented for \'{kind.get(x.dtype.name, x.dtype.name)}\'')
+        raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype "
+                           f"({name} got an input of dtype {x.dtype})")
+    for t in tensors:
+        if t is not None and t._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"mixed dtype (CPU): expect parameter to have scalar type of Float "
+                f"({name} got a {t._data.dtype} parameter or statistic)"
+            )
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None, bias: Tensor | None, training: bool, momentum: float,
                eps: float) -> Tensor:
@@ -112,6 +129,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     statistics.
     """
     x = input._data
+    _check_dtypes("batch_norm", x, running_mean, running_var, weight, bias)
     c = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     bshape = (1, c) + (1,) * (x.ndim - 2)
@@ -150,6 +168,7 @@ def layer_norm(input: Tensor, normalized_shape: tuple, weight: Tensor | None,
                bias: Tensor | None, eps: float) -> Tensor:
     """Normalize over the trailing `len(normalized_shape)` axes of each sample."""
     x = input._data
+    _check_dtypes("layer_norm", x, None, None, weight, bias)
     k = len(normalized_shape)
     axes = tuple(range(x.ndim - k, x.ndim))
     xhat, _, _, invstd = _normalize(x, axes, eps)

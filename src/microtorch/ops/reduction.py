@@ -20,9 +20,16 @@ _UNSET = object()
 
 
 def normalize_dims(dim, ndim: int) -> tuple:
-    """`dim` (None, int, list or tuple) as a sorted tuple of non-negative axes."""
+    """`dim` (None, int, list or tuple) as a sorted tuple of non-negative axes.
+
+    A 0-d tensor accepts dim 0 or -1 (as PyTorch) and has no axes to reduce.
+    """
     if dim is None:
         return tuple(range(ndim))
+    if ndim == 0:
+        for d in dim if isinstance(dim, (list, tuple)) else (dim,):
+            wrap_dim(d, 0)
+        return ()
     if isinstance(dim, (list, tuple)):
         dims = tuple(sorted(wrap_dim(d, ndim) for d in dim))
         if len(set(dims)) != len(dims):
@@ -124,7 +131,8 @@ class VarBackward0(Node):
         (x,) = self.saved_tensors
         g = _expand(g, self.dims, self.keepdim)
         centered = x - x.mean(axis=self.dims, keepdims=True)
-        return (g * (2.0 / self.denom) * centered,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * (np.float64(2.0) / np.float64(self.denom)) * centered,)
 
 
 class StdBackward0(Node):
@@ -365,9 +373,11 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tens
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where any element (along `dim`) is non-zero."""
-    return Tensor._wrap(np.asarray(np.any(input._data, axis=dim, keepdims=keepdim)))
+    dims = None if dim is None else normalize_dims(dim, input._data.ndim)
+    return Tensor._wrap(np.asarray(np.any(input._data, axis=dims, keepdims=keepdim)))
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element (along `dim`) is non-zero."""
-    return Tensor._wrap(np.asarray(np.all(input._data, axis=dim, keepdims=keepdim)))
+    dims = None if dim is None else normalize_dims(dim, input._data.ndim)
+    return Tensor._wrap(np.asarray(np.all(input._data, axis=dims, keepdims=keepdim)))

@@ -151,13 +151,15 @@ def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dims (a view)."""
     nd = input._data.ndim
     dims = _size_args(dims) if dims else ()
-    dims = tuple(wrap_dim(d, nd) for d in dims)
-    if sorted(dims) != list(range(nd)):
+    if len(dims) != nd:
         raise RuntimeError(
-            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
             f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
-            f"to len(dims) = {len(dims)}" if len(dims) != nd else f"permute(): duplicate dims {dims}"
+            f"to len(dims) = {len(dims)}"
         )
+    dims = tuple(wrap_dim(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
     out = input._view_of(np.transpose(input._data, dims))
     if needs_grad(input):
         node = PermuteBackward0()

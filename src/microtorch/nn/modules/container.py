@@ -11,6 +11,17 @@ from .module import Module, _indent, typename
 _MODULE_CALL = Module.__call__
 
 
+_PATHED = (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError)
+
+
+def _with_path(err: Exception, where: str) -> Exception:
+    """The same kind of error, its message prefixed with the module's place in the model."""
+    try:
+        return type(err)(f"{where} {err}")
+    except TypeError:
+        return err
+
+
 def _renumber(modules: dict, ordered: list) -> None:
     """Refill `modules` with `ordered` under the keys '0', '1', ... (after an insertion or
     a deletion, so that indices and state_dict keys stay contiguous)."""
@@ -42,13 +53,16 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     def forward(self, input):
-        for module in self._modules.values():
-            # module(input), minus one Python call when __call__ would only call forward
-            if (module._forward_hooks or module._forward_pre_hooks
-                    or type(module).__call__ is not _MODULE_CALL):
-                input = module(input)
-            else:
-                input = module.forward(input)
+        for i, module in enumerate(self._modules.values()):
+            try:
+                # module(input), minus one Python call when __call__ would only call forward
+                if (module._forward_hooks or module._forward_pre_hooks
+                        or type(module).__call__ is not _MODULE_CALL):
+                    input = module(input)
+                else:
+                    input = module.forward(input)
+            except _PATHED as err:
+                raise _with_path(err, f"{type(self).__name__}[{i}]") from err
         return input
 
     def __getitem__(self, idx):
