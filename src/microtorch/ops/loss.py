@@ -177,7 +177,7 @@ def _pointwise(node_cls, kernel, name: str, input: Tensor, target: Tensor, reduc
     x0, t0 = input._data, target._data
     dt = result_float_dtype(name, x0, t0)
     wd = work_dtype(dt)
-    shape = np.broadcast_shapes(x0.shape, t0.shape)
+    shape = x0.shape if x0.shape == t0.shape else np.broadcast_shapes(x0.shape, t0.shape)
     x, t = flat(x0, shape, wd), flat(t0, shape, wd)
     extra = tuple(None if w is None else flat(w._data, shape, wd) for w in weights)
     out = _out(x.size, reduction, wd)
