@@ -8,9 +8,8 @@ that died or went silent). The default run makes 300 calls; a longer one:
     MICROTORCH_FUZZ_CALLS=10000 MICROTORCH_FUZZ_SEED=7 python -m pytest tests/test_fuzz.py
     python tools/fuzz.py --calls 10000 --seed 7          # same, with a printed summary
 
-Crashes already known (tools/fuzz.py KNOWN_BUGS) do not fail the campaign test; each has a
-deterministic strict-xfail regression test below, run with every call in its own forked
-process so that one segfault does not hide the others.
+Every kernel entry point is also called with None, a list or a float for each array
+argument, each call in its own forked process so that one segfault would not hide others.
 """
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ SEED = int(os.environ.get("MICROTORCH_FUZZ_SEED", "0"))
 # ------------------------------------------------------------------------ the campaign
 
 def test_fuzz_campaign():
-    """CALLS random calls: no crash or hang other than the known ones (see KNOWN_BUGS)."""
+    """CALLS random calls: no crash or hang."""
     summary = fuzz.campaign(calls=CALLS, seed=SEED, timeout=120)
     print("\n" + fuzz.format_summary(summary))
     new = [f for f in summary["failures"] if f["known"] is None]
@@ -165,45 +164,11 @@ def _optional(kernel: str, arg: str) -> bool:
     return fuzz.KERNEL_SIGS[kernel][names.index(arg)].endswith("?")
 
 
-# What passing None does today, from a scan of every (kernel, required array argument).
-# Every other combination (lists, floats, the optimizer kernels, class-index targets)
-# already raises TypeError naming the kernel.
-NONE_SEGFAULTS = {
-    "bce_backward": "grad target out", "bce_forward": "target out",
-    "bce_with_logits_backward": "grad target out", "bce_with_logits_forward": "target out",
-    "cross_entropy_backward": "grad", "cross_entropy_forward": "log_probs out",
-    "cross_entropy_prob_backward": "grad target", "cross_entropy_prob_forward":
-    "target log_probs out", "l1_backward": "grad target out", "l1_forward": "target out",
-    "log_softmax_backward": "y", "mse_backward": "grad target out", "mse_forward":
-    "target out", "nll_backward": "grad", "nll_forward": "out", "relu_backward": "y",
-    "sigmoid_backward": "y", "softmax_backward": "y", "tanh_backward": "y",
-}
-NONE_IGNORED = {"cross_entropy_backward": "out", "cross_entropy_prob_backward": "out"}
-NONE_OK = {k for k in E.KERNELS if k.endswith("_step")} | {
-    ("nll_forward", "target"), ("nll_backward", "target"), ("cross_entropy_forward", "target"),
-    ("cross_entropy_backward", "target")}
-
-
-def _none_xfail(kernel: str, arg: str) -> str | None:
-    if kernel in NONE_OK or (kernel, arg) in NONE_OK or _optional(kernel, arg):
-        return None
-    where = ("_kernels/_checks.pxd float_kind/check_ndim/check_contiguous skip None for every "
-             f"argument, so {kernel}(..., {arg}=None, ...) ")
-    if arg in NONE_SEGFAULTS.get(kernel, "").split():
-        return where + "reaches a NULL memoryview in nogil code: SIGSEGV"
-    if arg in NONE_IGNORED.get(kernel, "").split():
-        return where + "returns normally without writing any output"
-    return where + "raises AttributeError \"'NoneType' object has no attribute 'shape'\""
-
-
 def _scan_params():
     params = []
     for kernel, arg in _kernel_array_args():
         for kind in ("None", "list", "float"):
-            reason = _none_xfail(kernel, arg) if kind == "None" else None
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            params.append(pytest.param(kernel, arg, kind, id=f"{kernel}-{arg}-{kind}",
-                                       marks=marks))
+            params.append(pytest.param(kernel, arg, kind, id=f"{kernel}-{arg}-{kind}"))
     return params
 
 
@@ -227,17 +192,8 @@ def test_kernel_non_array_argument(non_array_scan, kernel, arg, kind):
         assert outcome.startswith(f"TypeError: {kernel}: "), outcome
 
 
-def test_known_bugs_match_their_regression_tests():
-    """KNOWN_BUGS in tools/fuzz.py excuses only crashes that a strict xfail here covers."""
-    assert set(fuzz.KNOWN_BUGS) == {"kernel-none-array"}
-    assert any(_none_xfail(k, a) for k, a in _kernel_array_args())
-
-
 # ----------------------------------------------------------------- other fuzz findings
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ops/arithmetic.py add/sub/mul/div/remainder read `input._data` without converting a "
-    "Python number: torch.add(2.0, t) raises AttributeError; PyTorch computes 2.0 + t"))
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "remainder"])
 def test_number_as_first_operand(op):
     t = torch.tensor([1.0, 2.0])
@@ -247,10 +203,6 @@ def test_number_as_first_operand(op):
     np.testing.assert_allclose(got.numpy(), want)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ops/reduction.py: dim=0 (or -1) of a 0-d tensor is rejected (numpy AxisError for sum/"
-    "amax/amin/logsumexp, 'IndexError: tuple index out of range' for mean/std/var); PyTorch "
-    "accepts it and reduces nothing"))
 @pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "std", "var", "logsumexp"])
 def test_reduce_zero_dim_tensor_over_dim_0(op):
     x = torch.tensor(1.5)
@@ -258,10 +210,6 @@ def test_reduce_zero_dim_tensor_over_dim_0(op):
     assert got.shape == ()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ops/reduction.py var backward divides by (n - correction) as Python floats: "
-    "ZeroDivisionError when n <= correction (one sample, or an empty dim); PyTorch's "
-    "gradient is NaN/Inf (or empty) and backward succeeds"))
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")           # numpy's mean of nothing
 @pytest.mark.parametrize("shape, dim", [((1,), None), ((0,), None), ((2, 0), 1)])
 def test_var_backward_with_too_few_samples(shape, dim):

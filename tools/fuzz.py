@@ -102,22 +102,9 @@ def required_arrays(kernel: str) -> list:
             if role not in SCALAR_ROLES and not role.endswith("?")]
 
 
-# Crashes already reported (each has a strict-xfail regression test in tests/test_fuzz.py):
-# a crash whose case matches one of these is counted as known, not as a new failure.
-# Remove an entry once src/ is fixed.
-def _none_for_required_array(case: dict) -> bool:
-    prefix, _, name = case["target"].partition(".")
-    if prefix not in ("K", "KO") or name not in KERNEL_SIGS:
-        return False
-    args = case["args"]
-    return any(i < len(args) and args[i] is None for i in required_arrays(name))
-
-
-KNOWN_BUGS = {
-    "kernel-none-array": (_none_for_required_array,
-                          ("a kernel entry point accepts None for a required array and "
-                           "dereferences it (_kernels/_checks.pxd skips None in every check)")),
-}
+# Crashes already reported and not yet fixed: name -> (predicate on a case, description).
+# A crash matching one is counted as known instead of new. Empty: none is open.
+KNOWN_BUGS: dict = {}
 
 
 def known_bug(case: dict) -> str | None:

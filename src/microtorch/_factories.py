@@ -262,8 +262,3 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     """The identity matrix (n x m)."""
     check_device(device)
     return _finish(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
-
-
-def scalar_like(value, like: Tensor) -> Tensor:
-    """A 0-d tensor for a Python scalar, typed as PyTorch would against `like`."""
-    return Tensor._wrap(np.asarray(value, dtype=_dtype.promote_scalar(like._data, value)))

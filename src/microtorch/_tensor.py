@@ -402,7 +402,7 @@ class Tensor:
         return _ops_ar.floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        return _ops_ar.floor_divide(_factories.scalar_like(other, self), self)
+        return _ops_ar.floor_divide(other, self)
 
     def __mod__(self, other):
         return _ops_ar.remainder(self, other)

@@ -27,24 +27,28 @@ cdef enum:
 
 
 cdef inline str _describe_dtypes(tuple arrays):
-    names = [str(a.dtype) for a in arrays if a is not None]
+    names = [str(getattr(a, "dtype", type(a).__name__)) for a in arrays if a is not None]
     last = names.pop()
     return last if not names else ", ".join(names) + " and " + last
 
 
 cdef inline int float_kind(str kernel, tuple names, tuple arrays) except -1:
-    """Return F32 or F64 when every non-None array has that one float dtype.
+    """Return F32 or F64 when every array has that one float dtype.
 
-    Otherwise raise TypeError naming the kernel and the dtypes it got.
+    Otherwise raise TypeError naming the kernel and the dtypes it got. Only arguments whose
+    name ends in "?" (optional weights and biases) may be None: a None anywhere else would
+    reach the nogil code as a NULL buffer.
     """
     cdef int kind = 0
     cdef int this
     for name, a in zip(names, arrays):
         if a is None:
+            if not name.endswith("?"):
+                raise TypeError(f"{kernel}: {name} must be a numpy array, not None")
             continue
         dtype = getattr(a, "dtype", None)
-        if dtype is None:
-            raise TypeError(f"{kernel}: expected a numpy array for {name}, "
+        if dtype is None or not hasattr(a, "flags"):
+            raise TypeError(f"{kernel}: expected a numpy array for {name.rstrip('?')}, "
                             f"got {type(a).__name__}")
         char = dtype.char
         this = F32 if char == "f" else F64 if char == "d" else 0

@@ -243,11 +243,11 @@ cdef int _check_pointwise(str kernel, tuple names, tuple arrays, Py_ssize_t n) e
 cdef int _pointwise_forward(str kernel, Loss loss, input, target, weight, pos_weight, out,
                             int reduction) except -1:
     check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("input", "target", "weight", "pos_weight", "out"),
+    kind = float_kind(kernel, ("input", "target", "weight?", "pos_weight?", "out"),
                       (input, target, weight, pos_weight, out))
     check_ndim(kernel, "input", input, 1)
     n = input.shape[0]
-    _check_pointwise(kernel, ("input", "target", "weight", "pos_weight"),
+    _check_pointwise(kernel, ("input", "target", "weight?", "pos_weight?"),
                      (input, target, weight, pos_weight), n)
     _check_pointwise(kernel, ("out",), (out,), reduced_len(reduction, n))
     if kind == F32:
@@ -262,11 +262,11 @@ cdef int _pointwise_forward(str kernel, Loss loss, input, target, weight, pos_we
 cdef int _pointwise_backward(str kernel, Loss loss, grad, input, target, weight, pos_weight,
                              out, int reduction) except -1:
     check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("grad", "input", "target", "weight", "pos_weight", "out"),
+    kind = float_kind(kernel, ("grad", "input", "target", "weight?", "pos_weight?", "out"),
                       (grad, input, target, weight, pos_weight, out))
     check_ndim(kernel, "input", input, 1)
     n = input.shape[0]
-    _check_pointwise(kernel, ("input", "target", "weight", "pos_weight", "out"),
+    _check_pointwise(kernel, ("input", "target", "weight?", "pos_weight?", "out"),
                      (input, target, weight, pos_weight, out), n)
     _check_pointwise(kernel, ("grad",), (grad,), reduced_len(reduction, n))
     if kind == F32:
@@ -613,7 +613,7 @@ def cross_entropy_forward(logits, target, weight, long ignore_index, double labe
     kernel = "cross_entropy_forward"
     check_reduction(kernel, reduction)
     _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("logits", "weight", "log_probs", "out"),
+    kind = float_kind(kernel, ("logits", "weight?", "log_probs", "out"),
                       (logits, weight, log_probs, out))
     check_ndim(kernel, "logits", logits, 2)
     N, C = logits.shape
@@ -662,7 +662,7 @@ def cross_entropy_backward(grad, log_probs, target, weight, long ignore_index,
     kernel = "cross_entropy_backward"
     check_reduction(kernel, reduction)
     _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("grad", "log_probs", "weight", "out"),
+    kind = float_kind(kernel, ("grad", "log_probs", "weight?", "out"),
                       (grad, log_probs, weight, out))
     check_ndim(kernel, "log_probs", log_probs, 2)
     N, C = log_probs.shape
@@ -712,7 +712,7 @@ def cross_entropy_prob_forward(logits, target, weight, double label_smoothing, l
     kernel = "cross_entropy_prob_forward"
     check_reduction(kernel, reduction)
     _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("logits", "target", "weight", "log_probs", "out"),
+    kind = float_kind(kernel, ("logits", "target", "weight?", "log_probs", "out"),
                       (logits, target, weight, log_probs, out))
     check_ndim(kernel, "logits", logits, 2)
     N, C = logits.shape
@@ -753,7 +753,7 @@ def cross_entropy_prob_backward(grad, log_probs, target, weight, double label_sm
     kernel = "cross_entropy_prob_backward"
     check_reduction(kernel, reduction)
     _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("grad", "log_probs", "target", "weight", "out"),
+    kind = float_kind(kernel, ("grad", "log_probs", "target", "weight?", "out"),
                       (grad, log_probs, target, weight, out))
     check_ndim(kernel, "log_probs", log_probs, 2)
     N, C = log_probs.shape
@@ -804,7 +804,7 @@ def nll_forward(log_probs, target, weight, long ignore_index, out, int reduction
     """
     kernel = "nll_forward"
     check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("log_probs", "weight", "out"), (log_probs, weight, out))
+    kind = float_kind(kernel, ("log_probs", "weight?", "out"), (log_probs, weight, out))
     check_ndim(kernel, "log_probs", log_probs, 2)
     N, C = log_probs.shape
     _check_rows(kernel, ("log_probs",), (log_probs,), N, C)
@@ -842,7 +842,7 @@ def nll_backward(grad, target, weight, long ignore_index, out, int reduction, do
     """Gradient of nll_forward w.r.t. log_probs, written into out (N, C)."""
     kernel = "nll_backward"
     check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("grad", "weight", "out"), (grad, weight, out))
+    kind = float_kind(kernel, ("grad", "weight?", "out"), (grad, weight, out))
     check_ndim(kernel, "out", out, 2)
     N, C = out.shape
     _check_rows(kernel, ("out",), (out,), N, C)

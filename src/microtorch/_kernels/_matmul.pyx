@@ -131,7 +131,7 @@ def linear_forward(x, weight, bias, out):
     The bias is broadcast into out, then one gemm accumulates onto it (beta=1).
     """
     kernel = "linear_forward"
-    kind = float_kind(kernel, ("x", "weight", "bias", "out"), (x, weight, bias, out))
+    kind = float_kind(kernel, ("x", "weight", "bias?", "out"), (x, weight, bias, out))
     plan = _gemm_plan(kernel, x, weight, out, False, True)
     if bias is None:
         _gemm_run(plan, out, 1.0, 0.0)

@@ -318,15 +318,22 @@ def rpow(input: Tensor, base) -> Tensor:
     return out
 
 
+def _tensor_first(input, other):
+    """(input, other) with a Python-number input made a 0-d tensor typed against other."""
+    if isinstance(input, Tensor):
+        return input, other
+    return Tensor._wrap(np.asarray(input, dtype=_dtype.promote_scalar(other._data, input))), other
+
+
 def floor_divide(input: Tensor, other) -> Tensor:
     """input // other (not differentiable, as in PyTorch)."""
-    x, y, _ = binary(input, other)
+    x, y, _ = binary(*_tensor_first(input, other))
     return _wrap_out(np.floor_divide(x, y))
 
 
 def remainder(input: Tensor, other) -> Tensor:
     """input % other with the sign of the divisor (Python's and PyTorch's convention)."""
-    x, y, _ = binary(input, other)
+    x, y, _ = binary(*_tensor_first(input, other))
     return _wrap_out(np.remainder(x, y))
 
 
