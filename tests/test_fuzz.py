@@ -27,7 +27,7 @@ import microtorch as torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SRC = os.path.join(ROOT, "src")
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))  # the tested package
 
 
 def _load_tool():

@@ -21,7 +21,7 @@ import pytest
 import microtorch as torch
 import microtorch.nn.functional as F
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))  # the tested package
 BIG = 1_000_000
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import io
 import json
 import math
@@ -40,7 +41,18 @@ import warnings
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SRC = os.path.join(ROOT, "src")
+
+
+def _package_root() -> str:
+    """The folder holding the microtorch to fuzz: the importable (installed or already on
+    sys.path) one, else this checkout's src/ (built in place)."""
+    spec = importlib.util.find_spec("microtorch")
+    if spec is not None and spec.origin:
+        return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+    return os.path.join(ROOT, "src")
+
+
+SRC = _package_root()
 
 DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool", "object")
 LAYOUTS = ("c", "f", "strided", "reversed", "readonly", "broadcast", "unaligned")
@@ -67,6 +79,7 @@ KERNEL_SIGS = {
     "log_softmax_forward": ["NC", "NC"], "log_softmax_backward": ["NC", "NC", "NC"],
     "gemm": ["MK", "KN", "MN", "bool", "bool", "float", "float"],
     "linear_forward": ["NI", "OI", "O?", "NO"],
+    "linear_backward": ["NO", "NI", "OI", "NI?", "OI?", "O?", "float", "float"],
     "sum_rows": ["NO", "O", "bool"],
     "mse_forward": ["n", "n", "red", "reduction"],
     "mse_backward": ["red", "n", "n", "n", "reduction"],

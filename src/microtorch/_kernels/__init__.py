@@ -39,14 +39,14 @@ from microtorch._kernels._softmax import (
 )
 from microtorch._kernels._threads import get_num_threads, openmp_enabled, set_num_threads
 
-_MATMUL = ("gemm", "linear_forward", "sum_rows")
+_MATMUL = ("gemm", "linear_backward", "linear_forward", "sum_rows")
 
 __all__ = [
     "REDUCTION_MEAN", "REDUCTION_NONE", "REDUCTION_SUM",
     "bce_backward", "bce_forward", "bce_with_logits_backward", "bce_with_logits_forward",
     "cross_entropy_backward", "cross_entropy_forward",
     "cross_entropy_prob_backward", "cross_entropy_prob_forward",
-    "gemm", "get_num_threads", "l1_backward", "l1_forward", "linear_forward",
+    "gemm", "get_num_threads", "l1_backward", "l1_forward", "linear_backward", "linear_forward",
     "log_softmax_backward", "log_softmax_forward", "mse_backward", "mse_forward",
     "nll_backward", "nll_forward", "openmp_enabled", "relu_backward", "relu_forward",
     "set_num_threads", "sigmoid_backward", "sigmoid_forward", "softmax_backward",

@@ -102,7 +102,7 @@ cdef int _dispatch(str kernel, Op op, tuple names, a, b, out) except -1:
 
 def relu_forward(x, out):
     """out = x where x >= 0 else 0 (NaN and -0.0 pass through, like torch.relu)."""
-    _dispatch("relu_forward", RELU, ("x", "y", "out"), x, None, out)
+    _dispatch("relu_forward", RELU, ("x", "y?", "out"), x, None, out)
 
 
 def relu_backward(grad, y, out):
@@ -112,7 +112,7 @@ def relu_backward(grad, y, out):
 
 def sigmoid_forward(x, out):
     """out = 1 / (1 + exp(-x)), computed without overflow for any x."""
-    _dispatch("sigmoid_forward", SIGMOID, ("x", "y", "out"), x, None, out)
+    _dispatch("sigmoid_forward", SIGMOID, ("x", "y?", "out"), x, None, out)
 
 
 def sigmoid_backward(grad, y, out):
@@ -122,7 +122,7 @@ def sigmoid_backward(grad, y, out):
 
 def tanh_forward(x, out):
     """out = tanh(x)."""
-    _dispatch("tanh_forward", TANH, ("x", "y", "out"), x, None, out)
+    _dispatch("tanh_forward", TANH, ("x", "y?", "out"), x, None, out)
 
 
 def tanh_backward(grad, y, out):

@@ -185,3 +185,71 @@ def sum_rows(g, out, bint accumulate):
         _sum_rows_typed[float](g, out, accumulate)
     else:
         _sum_rows_typed[double](g, out, accumulate)
+
+
+cdef int _linear_backward_typed(const floating[:, ::1] g, const floating[:, ::1] x,
+                                const floating[:, ::1] w, floating[:, ::1] gx,
+                                floating[:, ::1] gw, floating[::1] gb,
+                                double beta_w, double beta_b) except -1:
+    cdef int n = <int>g.shape[0], o = <int>g.shape[1], i = <int>x.shape[1]
+    cdef Py_ssize_t r, c
+    cdef double* acc = NULL
+    if gb is not None and o > 0:
+        acc = <double*>malloc(o * sizeof(double))
+        if acc == NULL:
+            raise MemoryError()
+    with nogil:
+        if gx is not None and n > 0 and i > 0:
+            if o == 0:
+                _scale(&gx[0, 0], <Py_ssize_t>n * i, 0)
+            else:                                   # gx(N, I) = g(N, O) @ w(O, I)
+                gemm_rm(False, False, n, i, o, <floating>1, &g[0, 0], o, &w[0, 0], i,
+                        <floating>0, &gx[0, 0], i)
+        if gw is not None and o > 0 and i > 0:
+            if n == 0:
+                _scale(&gw[0, 0], <Py_ssize_t>o * i, <floating>beta_w)
+            else:                                   # gw(O, I) = beta gw + g.T @ x
+                gemm_rm(True, False, o, i, n, <floating>1, &g[0, 0], o, &x[0, 0], i,
+                        <floating>beta_w, &gw[0, 0], i)
+        if acc != NULL:                             # gb(O) = beta gb + sum of g's rows
+            for c in range(o):
+                acc[c] = 0
+            for r in range(n):
+                for c in range(o):
+                    acc[c] += g[r, c]
+            for c in range(o):
+                gb[c] = <floating>(beta_b * gb[c] + acc[c]) if beta_b != 0 else <floating>acc[c]
+    free(acc)
+    return 0
+
+
+def linear_backward(g, x, weight, gx, gw, gb, double beta_w=0.0, double beta_b=0.0):
+    """All three gradients of out = x @ weight.T + bias in one call.
+
+    gx(N, I) = g(N, O) @ weight(O, I); gw(O, I) = beta_w * gw + g.T @ x;
+    gb(O,) = beta_b * gb + g.sum(axis=0). Any of gx, gw, gb may be None (not computed);
+    beta = 1 accumulates into an existing gradient buffer. All arrays C-contiguous.
+    """
+    kernel = "linear_backward"
+    names = ("g", "x", "weight", "gx?", "gw?", "gb?")
+    arrays = (g, x, weight, gx, gw, gb)
+    kind = float_kind(kernel, names, arrays)
+    check_contiguous(kernel, names, arrays)
+    check_ndim(kernel, "g", g, 2)
+    check_ndim(kernel, "x", x, 2)
+    check_ndim(kernel, "weight", weight, 2)
+    n, o = g.shape
+    i = weight.shape[1]
+    check_shape(kernel, "x", x.shape, (n, i))
+    check_shape(kernel, "weight", weight.shape, (o, i))
+    if gx is not None:
+        check_shape(kernel, "gx", gx.shape, (n, i))
+    if gw is not None:
+        check_shape(kernel, "gw", gw.shape, (o, i))
+    if gb is not None:
+        check_shape(kernel, "gb", gb.shape, (o,))
+    _check_int_dims(kernel, (n, o, i))
+    if kind == F32:
+        _linear_backward_typed[float](g, x, weight, gx, gw, gb, beta_w, beta_b)
+    else:
+        _linear_backward_typed[double](g, x, weight, gx, gw, gb, beta_w, beta_b)

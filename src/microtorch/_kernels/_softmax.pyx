@@ -75,7 +75,7 @@ cdef int _dispatch(str kernel, Op op, tuple names, a, b, out) except -1:
 
 def softmax_forward(x, out):
     """out = softmax(x) along the last axis of a (rows, cols) array."""
-    _dispatch("softmax_forward", SOFTMAX, ("x", "y", "out"), x, None, out)
+    _dispatch("softmax_forward", SOFTMAX, ("x", "y?", "out"), x, None, out)
 
 
 def softmax_backward(grad, y, out):
@@ -85,7 +85,7 @@ def softmax_backward(grad, y, out):
 
 def log_softmax_forward(x, out):
     """out = x - max - log(sum(exp(x - max))) along the last axis."""
-    _dispatch("log_softmax_forward", LOG_SOFTMAX, ("x", "y", "out"), x, None, out)
+    _dispatch("log_softmax_forward", LOG_SOFTMAX, ("x", "y?", "out"), x, None, out)
 
 
 def log_softmax_backward(grad, y, out):

@@ -285,18 +285,18 @@ def _check_class_input(input: Tensor, name: str) -> None:
         raise ValueError("Expected 1 or more dimensions (got 0)")
 
 
-def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
+def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None,
+                        probabilities_allowed: bool = False) -> None:
     """PyTorch's checks of class-index targets for cross_entropy and nll_loss."""
     xd, td = input.dim(), target.dim()
     if xd >= 2 and td >= 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0]}).")
     if xd <= 2 and td > 1:
-        raise RuntimeError(
-            "0D or 1D target tensor expected, multi-target not supported (input of shape "
-            f"{list(input.shape)}, target of shape {list(target.shape)}: probability targets "
-            "must have the input's shape and a floating dtype)"
-        )
+        detail = "" if target._data.dtype.kind != "f" or not probabilities_allowed else (
+            f" (input of shape {list(input.shape)}, target of shape {list(target.shape)}: "
+            "probability targets must have the input's shape)")
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported" + detail)
     kind = target._data.dtype
     if not (kind == np.int64 or kind == np.uint8):
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
@@ -333,7 +333,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                 f"weight tensor should be defined either for all {classes} classes or no "
                 f"classes but got weight tensor of shape: {list(weight.shape)}")
         return _loss.cross_entropy_probs(input, target, weight, label_smoothing, code)
-    _check_class_target(input, target, weight)
+    _check_class_target(input, target, weight, probabilities_allowed=True)
     return _loss.cross_entropy(input, target, weight, ignore_index, label_smoothing, code)
 
 

@@ -151,34 +151,35 @@ def _grad_buffer(edge_node, shape: tuple, dtype: np.dtype):
 
 
 class AddmmBackward0(Node):
-    """Backward of linear: dX = dY @ W, dW = dY.T @ X, db = sum(dY, rows)."""
+    """Backward of linear: dX = dY @ W, dW = dY.T @ X, db = sum(dY, rows), in one kernel call."""
 
     __slots__ = ()
 
     def backward(self, g):
         x2, w = self.saved_tensors
-        g2 = np.ascontiguousarray(g.reshape(-1, w.shape[0]), dtype=w.dtype)
+        g2 = g.reshape(-1, w.shape[0])
+        if g2.dtype != w.dtype or not g2.flags.c_contiguous:
+            g2 = np.ascontiguousarray(g2, dtype=w.dtype)
         edges = self.next_functions
         gx = gw = gb = None
+        gw_buf = gb_buf = None
+        beta_w = beta_b = 0.0
         if edges[0][0] is not None:
             gx = np.empty((g2.shape[0], w.shape[1]), dtype=w.dtype)
-            K.gemm(g2, w, gx)
-            gx = gx.reshape(self.in_shape)
         if edges[1][0] is not None:
             target = _grad_buffer(edges[1][0], w.shape, w.dtype)
             if target is None:
-                gw = np.empty(w.shape, dtype=w.dtype)
-                K.gemm(g2, x2, gw, trans_a=True)
+                gw = gw_buf = np.empty(w.shape, dtype=w.dtype)
             else:
-                K.gemm(g2, x2, target[0], trans_a=True, beta=target[1])
+                gw_buf, beta_w = target
         if len(edges) > 2 and edges[2][0] is not None:
             target = _grad_buffer(edges[2][0], (w.shape[0],), w.dtype)
             if target is None:
-                gb = np.empty(w.shape[0], dtype=w.dtype)
-                K.sum_rows(g2, gb, False)
+                gb = gb_buf = np.empty(w.shape[0], dtype=w.dtype)
             else:
-                K.sum_rows(g2, target[0], target[1] == 1.0)
-        return gx, gw, gb
+                gb_buf, beta_b = target
+        K.linear_backward(g2, x2, w, gx, gw_buf, gb_buf, beta_w, beta_b)
+        return (None if gx is None else gx.reshape(self.in_shape)), gw, gb
 
 
 class LinearMmBackward0(AddmmBackward0):

@@ -62,7 +62,8 @@ class Sequential(Module):
                 else:
                     input = module.forward(input)
             except _PATHED as err:
-                raise _with_path(err, f"{type(self).__name__}[{i}]") from err
+                where = f"{type(self).__name__}[{i}] {module._error_context(input)}:"
+                raise _with_path(err, where) from err
         return input
 
     def __getitem__(self, idx):

@@ -52,16 +52,14 @@ class Linear(Module):
 
     def forward(self, input):
         params = self._parameters                 # direct dict access: the hot path
-        try:
-            return _linear(input, params["weight"], params["bias"])
-        except RuntimeError as err:
-            shape = tuple(getattr(input, "shape", ()))
-            if shape and shape[-1] != self.in_features:
-                raise RuntimeError(
-                    f"Linear({self.in_features}→{self.out_features}): expected input with last "
-                    f"dimension {self.in_features}, got {shape}: {err}"
-                ) from None
-            raise
+        return _linear(input, params["weight"], params["bias"])
+
+    def _error_context(self, input) -> str:
+        name = f"Linear({self.in_features}→{self.out_features})"
+        shape = tuple(getattr(input, "shape", ()))
+        if shape and shape[-1] != self.in_features:
+            return f"{name}: expected input with last dimension {self.in_features}, got {shape}"
+        return name
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -633,6 +633,10 @@ class Module:
     def _get_name(self) -> str:
         return type(self).__name__
 
+    def _error_context(self, input) -> str:
+        """How this module is named in an error raised inside it (see Sequential)."""
+        return type(self).__name__
+
     def extra_repr(self) -> str:
         """The text inside the parentheses of this module's repr (its settings)."""
         return ""
