@@ -63,14 +63,14 @@ cdef inline int check_contiguous(str kernel, tuple names, tuple arrays) except -
     """Raise ValueError unless every non-None array is C-contiguous."""
     for name, a in zip(names, arrays):
         if a is not None and not a.flags.c_contiguous:
-            raise ValueError(f"{kernel}: {name} must be C-contiguous "
+            raise ValueError(f"{kernel}: {name.rstrip('?')} must be C-contiguous "
                              f"(got strides {a.strides} for shape {a.shape})")
     return 0
 
 
 cdef inline int check_ndim(str kernel, str name, object a, int ndim) except -1:
     if a is not None and a.ndim != ndim:
-        raise ValueError(f"{kernel}: {name} must be {ndim}-D, got shape {a.shape}")
+        raise ValueError(f"{kernel}: {name.rstrip('?')} must be {ndim}-D, got shape {a.shape}")
     return 0
 
 
@@ -87,7 +87,7 @@ cdef inline int check_target(str kernel, object target) except -1:
 
 cdef inline int check_shape(str kernel, str name, tuple shape, tuple expected) except -1:
     if shape != expected:
-        raise ValueError(f"{kernel}: {name} has shape {shape}, expected {expected}")
+        raise ValueError(f"{kernel}: {name.rstrip('?')} has shape {shape}, expected {expected}")
     return 0
 
 

@@ -211,7 +211,13 @@ def _numeric_jacobians(fn, args, t: Tensor, out_idx, eps) -> list[np.ndarray]:
             data[pos] = orig
         if jac is None:
             jac = [np.zeros((p.size, data.size)) for p in plus]
-        for n in range(len(out_idx)):
+        for n, k in enumerate(out_idx):
+            if not jac[n].shape[0] == plus[n].size == minus[n].size:
+                raise GradcheckError(
+                    f"output {k} changed its number of elements when an input element at "
+                    f"position {_pos(pos)} moved by eps={eps}: a data-dependent shape (e.g. "
+                    "masked indexing) too close to a threshold; keep inputs away from it"
+                )
             jac[n][:, col] = (plus[n] - minus[n]) / (2 * eps)
     if jac is None:                        # an input without elements: no columns
         jac = [np.zeros((o.size, 0)) for o in _evaluate(fn, args, out_idx)]
