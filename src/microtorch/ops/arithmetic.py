@@ -49,6 +49,9 @@ class MulBackward1(Node):
 
     __slots__ = ()
 
+    def name(self) -> str:
+        return "MulBackward0"
+
     def backward(self, g):
         (scalar,) = self.saved_tensors
         return (g * scalar,)
@@ -68,6 +71,9 @@ class DivBackward1(Node):
 
     __slots__ = ()
 
+    def name(self) -> str:
+        return "DivBackward0"
+
     def backward(self, g):
         (scalar,) = self.saved_tensors
         return (g / scalar,)
@@ -77,6 +83,9 @@ class RdivBackward(Node):
     """scalar / tensor: d/dx (s / x) = -s / x**2 = -out / x."""
 
     __slots__ = ()
+
+    def name(self) -> str:
+        return "MulBackward0"          # PyTorch records s / x as s * reciprocal(x)
 
     def backward(self, g):
         x, out = self.saved_tensors
