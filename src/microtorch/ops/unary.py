@@ -122,6 +122,9 @@ def square(input: Tensor) -> Tensor:
 
 def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of each element (not differentiable: gradient zero)."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for sign, use logical_not or bitwise "
+                           "operations instead")
     return Tensor._wrap(np.sign(input._data))
 
 
