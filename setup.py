@@ -75,7 +75,7 @@ class BuildExt(build_ext):
 def extensions() -> list[Extension]:
     # -fno-trapping-math (unlike -ffast-math) keeps every NaN/inf result; it only lets gcc
     # if-convert the clamps in the branch-free exp so those loops vectorise.
-    opt = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-trapping-math"]
+    opt = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-trapping-math", "-fno-math-errno"]
     if os.environ.get("MICROTORCH_NATIVE", "0") not in ("", "0"):
         opt.append("-march=native")
     exts = []

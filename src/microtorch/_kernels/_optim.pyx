@@ -1,4 +1,3 @@
-# distutils: extra_compile_args = -fno-math-errno
 # (sqrt is the only libm call here: without errno semantics gcc can vectorize the update
 #  loops; the flag is appended to setup.py's flags for this module only.)
 """Optimizer update kernels: one fused, in-place pass over a parameter.
