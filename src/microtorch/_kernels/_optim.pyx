@@ -1,5 +1,3 @@
-# (sqrt is the only libm call here: without errno semantics gcc can vectorize the update
-#  loops; the flag is appended to setup.py's flags for this module only.)
 """Optimizer update kernels: one fused, in-place pass over a parameter.
 
 Each kernel updates ``param`` and the optimizer's state buffers for it in place,
