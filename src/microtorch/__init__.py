@@ -74,6 +74,7 @@ from .ops.comparison import (
     isinf,
     isnan,
     le,
+    bitwise_not,
     logical_not,
     lt,
     ne,

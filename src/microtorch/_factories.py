@@ -48,7 +48,7 @@ def _nested_shape(data, dim: int = 0) -> tuple:
     raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
-def _array_from_data(data) -> np.ndarray:
+def _array_from_data(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         return np.array(data._data, copy=True)
     if isinstance(data, np.ndarray):
@@ -61,6 +61,8 @@ def _array_from_data(data) -> np.ndarray:
     if arr is None or arr.dtype.kind in "OUSV":
         _nested_shape(data)
         raise TypeError(f"new(): invalid data type '{arr.dtype if arr is not None else data}'")
+    if dtype is not None:
+        return arr.astype(_dtype.to_numpy_dtype(dtype), copy=False)
     if arr.dtype.kind == "f" and not _has_numpy_floats(data):
         arr = arr.astype(_dtype.default_np())
     elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
@@ -84,7 +86,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays or tensors)."""
     check_device(device)
-    arr = _array_from_data(data)
+    arr = _array_from_data(data, dtype)
     if dtype is not None:
         arr = arr.astype(_dtype.to_numpy_dtype(dtype), copy=False)
     return _finish(arr, requires_grad)

@@ -429,7 +429,7 @@ class Tensor:
         return _ops_un.abs(self)
 
     def __invert__(self):
-        return _ops_cmp.logical_not(self)
+        return _ops_cmp.bitwise_not(self)
 
     def __and__(self, other):
         return _ops_cmp.bitwise(self, other, np.bitwise_and)

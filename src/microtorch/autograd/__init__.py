@@ -13,7 +13,7 @@ from .anomaly_mode import is_enabled as is_anomaly_enabled
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .node import AccumulateGrad, Node, grad_accumulator
 
-__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+__all__ = ["backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "inference_mode", "set_detect_anomaly", "detect_anomaly", "is_anomaly_enabled", "Node"]
 
 
@@ -96,3 +96,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         result.append(None if g is None else Tensor._wrap(
             np.array(g, dtype=t._data.dtype, copy=True).reshape(t._data.shape)))
     return tuple(result)
+
+
+def gradcheck(*args, **kwargs) -> bool:
+    """PyTorch's spelling `torch.autograd.gradcheck`: see `microtorch.testing.gradcheck`."""
+    from ..testing import gradcheck as check
+
+    return check(*args, **kwargs)

@@ -56,10 +56,16 @@ def bitwise(input: Tensor, other, fn) -> Tensor:
 
 
 def logical_not(input: Tensor) -> Tensor:
-    """~input for bool tensors (bitwise not for integers)."""
+    """True where input is zero (a bool tensor, for any input dtype)."""
+    return Tensor._wrap(np.logical_not(input._data))
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """~input: logical not for bool tensors, bitwise not for integers."""
     x = input._data
     if x.dtype.kind == "f":
-        raise RuntimeError("~ (bitwise_not) is only supported for integer and boolean tensors")
+        raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors "
+                        f"(got {x.dtype})")
     return Tensor._wrap(np.invert(x))
 
 

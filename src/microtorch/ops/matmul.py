@@ -157,7 +157,7 @@ class AddmmBackward0(Node):
 
     def backward(self, g):
         x2, w = self.saved_tensors
-        g2 = g.reshape(-1, w.shape[0])
+        g2 = g.reshape(x2.shape[0], w.shape[0])
         if g2.dtype != w.dtype or not g2.flags.c_contiguous:
             g2 = np.ascontiguousarray(g2, dtype=w.dtype)
         edges = self.next_functions
@@ -211,7 +211,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{x.dtype}, {w.dtype}" + (f" and {bias._data.dtype}" if bias is not None else "")
         )
     in_shape = x.shape
-    x2 = np.ascontiguousarray(x.reshape(-1, w.shape[1]))
+    rows = 1
+    for n in x.shape[:-1]:
+        rows *= n
+    x2 = np.ascontiguousarray(x.reshape(rows, w.shape[1]))
     wc = w if w.flags.c_contiguous else np.ascontiguousarray(w)
     b = None if bias is None else np.ascontiguousarray(bias._data)
     y = np.empty((x2.shape[0], w.shape[0]), dtype=w.dtype)

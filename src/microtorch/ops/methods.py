@@ -20,7 +20,8 @@ _METHODS = {
     matmul: ["matmul", "mm", "bmm", "dot"],
     inplace: ["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_",
               "uniform_", "normal_"],
-    comparison: ["isnan", "isinf", "isfinite", "equal", "allclose", "isclose", "logical_not"],
+    comparison: ["isnan", "isinf", "isfinite", "equal", "allclose", "isclose", "logical_not",
+                 "bitwise_not"],
     join: ["nonzero"],
 }
 _ALIASES = {"multiply": "mul", "divide": "div", "true_divide": "div", "subtract": "sub",

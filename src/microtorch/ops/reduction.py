@@ -144,7 +144,8 @@ class StdBackward0(Node):
         out = _expand(out, self.dims, self.keepdim)
         centered = x - x.mean(axis=self.dims, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * centered / (self.denom * out),)
+            grad = g * centered / (self.denom * out)
+        return (np.where(out == 0, 0, grad).astype(grad.dtype, copy=False),)
 
 
 def _var_args(dim, unbiased, correction, axis):
@@ -269,8 +270,7 @@ class MaxBackward1(Node):
         gx = np.zeros(self.in_shape, dtype=g.dtype)
         if not self.keepdim:
             g = np.expand_dims(g, self.dim)
-            idx = np.expand_dims(idx, self.dim)
-        np.put_along_axis(gx, idx, g, axis=self.dim)
+        np.put_along_axis(gx, np.expand_dims(idx, self.dim), g, axis=self.dim)
         return (gx,)
 
 

@@ -144,7 +144,7 @@ class TransposeBackward0(Node):
     __slots__ = ("d0", "d1")
 
     def backward(self, g):
-        return (np.swapaxes(g, self.d0, self.d1),)
+        return (np.swapaxes(g, self.d0, self.d1) if g.ndim else g,)
 
 
 def permute(input: Tensor, *dims) -> Tensor:

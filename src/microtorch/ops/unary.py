@@ -49,7 +49,7 @@ class AbsBackward0(Node):
 
     def backward(self, g):
         (x,) = self.saved_tensors
-        return (g * np.sign(x),)
+        return (g * np.where(np.isnan(x), 0, np.sign(x)),)
 
 
 class ClampBackward1(Node):
@@ -125,7 +125,11 @@ def sign(input: Tensor) -> Tensor:
     if input._data.dtype == np.bool_:
         raise RuntimeError("Boolean inputs not supported for sign, use logical_not or bitwise "
                            "operations instead")
-    return Tensor._wrap(np.sign(input._data))
+    x = input._data
+    out = np.sign(x)
+    if x.dtype.kind == "f":
+        out = np.where(np.isnan(x), x.dtype.type(0), out)     # torch.sign(nan) is 0
+    return Tensor._wrap(np.asarray(out))
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
