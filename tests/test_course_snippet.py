@@ -12,8 +12,10 @@ def _loss(X, y, W1, W2):
 
 def test_course_snippet_runs_in_float32():
     microtorch.manual_seed(0)
-    X = microtorch.randn(392, 1); y = 3 * X + 2
-    W1 = microtorch.randn(5, 1, requires_grad=True); W2 = microtorch.randn(1, 5, requires_grad=True)
+    X = microtorch.randn(392, 1)
+    y = 3 * X + 2
+    W1 = microtorch.randn(5, 1, requires_grad=True)
+    W2 = microtorch.randn(1, 5, requires_grad=True)
     loss = _loss(X, y, W1, W2)
     loss.backward()
     assert loss.dtype == microtorch.float32 and loss.grad_fn.name() == "MeanBackward0"
@@ -23,7 +25,8 @@ def test_course_snippet_runs_in_float32():
 
 def test_course_snippet_gradients_match_finite_differences():
     microtorch.manual_seed(1)
-    X = microtorch.randn(392, 1, dtype=microtorch.float64); y = 3 * X + 2
+    X = microtorch.randn(392, 1, dtype=microtorch.float64)
+    y = 3 * X + 2
     W1 = microtorch.randn(5, 1, dtype=microtorch.float64, requires_grad=True)
     W2 = microtorch.randn(1, 5, dtype=microtorch.float64, requires_grad=True)
     _loss(X, y, W1, W2).backward()

@@ -6,7 +6,7 @@ Layers, bottom up: `_kernels` (Cython math) -> `ops` (each op's forward and back
 """
 from __future__ import annotations
 
-from . import _dtype
+from . import _dtype, autograd, cuda, nn, optim, testing, utils, viz
 from ._device import device
 from ._dtype import (
     bool,
@@ -61,10 +61,10 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .ops.activation import log_softmax, logsumexp, relu, sigmoid, softmax, tanh
-from .ops.arithmetic import add, div, maximum, minimum, mul, neg, pow, remainder, sub
-from .ops.arithmetic import floor_divide
+from .ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, neg, pow, remainder, sub
 from .ops.comparison import (
     allclose,
+    bitwise_not,
     eq,
     equal,
     ge,
@@ -74,7 +74,6 @@ from .ops.comparison import (
     isinf,
     isnan,
     le,
-    bitwise_not,
     logical_not,
     lt,
     ne,
@@ -96,10 +95,8 @@ from .ops.shape import (
     unsqueeze,
 )
 from .ops.unary import abs, clamp, clip, exp, log, log1p, sign, sqrt, square
-from .random import Generator, initial_seed, manual_seed, seed
-from .random import get_rng_state, set_rng_state
-from . import autograd, cuda, nn, optim, testing, utils, viz  # noqa: E402
-from .serialization import load, save  # noqa: E402
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .serialization import load, save
 
 multiply, divide, true_divide, subtract, negative, absolute = mul, div, div, sub, neg, abs
 __version__ = "0.1.0"

@@ -14,8 +14,6 @@ import numpy as np
 from . import _dtype
 from ._device import CPU, check_device, device
 from ._size import Size
-from .autograd import engine
-from .autograd.grad_mode import state as _grad_state
 
 
 class Tensor:
@@ -324,7 +322,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
                 if self._data.size > 1 else "Boolean value of Tensor with no values is ambiguous"
             )
         return builtins.bool(self._data.reshape(-1)[0])
@@ -513,8 +511,6 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
     t._requires_grad = requires_grad
     return t
 
-
-__all__ = ["Tensor", "engine", "_grad_state"]
 
 from . import _factories, _formatting  # noqa: E402
 from .ops import arithmetic as _ops_ar  # noqa: E402

@@ -20,7 +20,6 @@ from . import anomaly_mode
 from .node import _FREED, AccumulateGrad, Node
 
 
-
 class _State(threading.local):
     accumulating = True
     """False while `autograd.grad` runs in this thread: nodes must not write into `.grad`."""

@@ -5,8 +5,17 @@ An op whose first argument is the tensor becomes a method as is, so the method a
 """
 from __future__ import annotations
 
-from . import activation, arithmetic, comparison, indexing, inplace, join, matmul, reduction
-from . import shape, unary
+from . import (
+    activation,
+    arithmetic,
+    comparison,
+    inplace,
+    join,
+    matmul,
+    reduction,
+    shape,
+    unary,
+)
 
 _METHODS = {
     arithmetic: ["add", "sub", "mul", "div", "neg", "pow", "maximum", "minimum",

@@ -156,7 +156,7 @@ def random_split(dataset: Dataset, lengths: Sequence, generator=None) -> list[Su
         for i, count in enumerate(counts):
             if count == 0:
                 warnings.warn(f"Length of split at index {i} is 0. "
-                              "This might result in an empty dataset.")
+                              "This might result in an empty dataset.", stacklevel=2)
         lengths = counts
     if any(length < 0 for length in lengths):
         raise ValueError(f"Lengths must be non-negative, but got {lengths}")
