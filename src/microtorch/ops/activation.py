@@ -34,37 +34,46 @@ def _elementwise(x: np.ndarray, kernel) -> np.ndarray:
     return out
 
 
-class ReluBackward0(Node):
+class _ElementwiseBackward(Node):
+    """Backward of an activation from its saved output y, by the kernel `backward_kernel`."""
+
     __slots__ = ()
+    backward_kernel = None
 
     def backward(self, g):
         (y,) = self.saved_tensors
         g = np.ascontiguousarray(g, dtype=y.dtype)
         gx = np.empty_like(y)
-        K.relu_backward(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
+        self.backward_kernel(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
         return (gx,)
 
 
-class SigmoidBackward0(Node):
+class ReluBackward0(_ElementwiseBackward):
     __slots__ = ()
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        g = np.ascontiguousarray(g, dtype=y.dtype)
-        gx = np.empty_like(y)
-        K.sigmoid_backward(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
-        return (gx,)
+    backward_kernel = staticmethod(K.relu_backward)
 
 
-class TanhBackward0(Node):
+class SigmoidBackward0(_ElementwiseBackward):
     __slots__ = ()
+    backward_kernel = staticmethod(K.sigmoid_backward)
 
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        g = np.ascontiguousarray(g, dtype=y.dtype)
-        gx = np.empty_like(y)
-        K.tanh_backward(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
-        return (gx,)
+
+class TanhBackward0(_ElementwiseBackward):
+    __slots__ = ()
+    backward_kernel = staticmethod(K.tanh_backward)
+
+
+def _activation(input: Tensor, x: np.ndarray, name: str, forward, node_cls) -> Tensor:
+    """Run a float kernel on x (input's array, or its float32 version for integers) and record
+    `node_cls`, which keeps the output for backward."""
+    y = _elementwise(kernel_array(x, name), forward)
+    out = Tensor._wrap(y if y.dtype == x.dtype else y.astype(x.dtype))
+    if needs_grad(input):
+        node = node_cls()
+        node.saved = (y,)
+        node.versions = ((out._version, 0),)
+        record(node, out, input)
+    return out
 
 
 def relu(input: Tensor) -> Tensor:
@@ -72,42 +81,21 @@ def relu(input: Tensor) -> Tensor:
     x = input._data
     if x.dtype.kind != "f":
         return Tensor._wrap(np.maximum(x, 0).astype(x.dtype))
-    y = _elementwise(kernel_array(x, "relu"), K.relu_forward)
-    out = Tensor._wrap(y if y.dtype == x.dtype else y.astype(x.dtype))
-    if needs_grad(input):
-        node = ReluBackward0()
-        node.saved = (y,)
-        node.versions = ((out._version, 0),)
-        record(node, out, input)
-    return out
+    return _activation(input, x, "relu", K.relu_forward, ReluBackward0)
 
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-input)), computed without overflow at either end."""
     x = input._data
-    y = _elementwise(kernel_array(x if x.dtype.kind == "f" else x.astype(np.float32), "sigmoid"),
-                     K.sigmoid_forward)
-    out = Tensor._wrap(y if x.dtype.kind != "f" or y.dtype == x.dtype else y.astype(x.dtype))
-    if needs_grad(input):
-        node = SigmoidBackward0()
-        node.saved = (y,)
-        node.versions = ((out._version, 0),)
-        record(node, out, input)
-    return out
+    return _activation(input, x if x.dtype.kind == "f" else x.astype(np.float32), "sigmoid",
+                       K.sigmoid_forward, SigmoidBackward0)
 
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
     x = input._data
-    y = _elementwise(kernel_array(x if x.dtype.kind == "f" else x.astype(np.float32), "tanh"),
-                     K.tanh_forward)
-    out = Tensor._wrap(y if x.dtype.kind != "f" or y.dtype == x.dtype else y.astype(x.dtype))
-    if needs_grad(input):
-        node = TanhBackward0()
-        node.saved = (y,)
-        node.versions = ((out._version, 0),)
-        record(node, out, input)
-    return out
+    return _activation(input, x if x.dtype.kind == "f" else x.astype(np.float32), "tanh",
+                       K.tanh_forward, TanhBackward0)
 
 
 class LeakyReluBackward0(Node):
