@@ -95,6 +95,25 @@ class Stopwatch:
         return False
 
 
+def train_classifiers(models: dict, schedule: dict, quick: bool, fit, score) -> dict:
+    """Train each model for its (epochs, lr) from `schedule` (100 epochs with --quick) and print
+    a table; `fit(model, epochs, lr)` returns the final loss, `score(model)` gives
+    (train accuracy, validation accuracy). Returns name -> (train acc, valid acc)."""
+    results = {}
+    print(f"{'model':>20} {'epochs':>7} {'log loss':>9} {'train acc':>10} {'valid acc':>10} "
+          f"{'time':>7}")
+    for name, model in models.items():
+        epochs, lr = schedule[name]
+        if quick:
+            epochs = 100
+        with Stopwatch() as sw:
+            loss = fit(model, epochs, lr)
+        results[name] = score(model)
+        print(f"{name:>20} {epochs:7d} {loss:9.4f} {results[name][0]:10.3f} "
+              f"{results[name][1]:10.3f} {sw.seconds:6.2f}s")
+    return results
+
+
 def print_metrics(**metrics: float) -> None:
     """Print the final metrics on one ``metrics:`` line (tests/test_examples.py reads it)."""
     print("metrics: " + " ".join(f"{name}={value:.4f}" for name, value in metrics.items()))

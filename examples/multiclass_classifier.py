@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.datasets import load_wine
 from sklearn.model_selection import train_test_split
 
-from _common import Stopwatch, load_backend, parse_args, print_metrics, pyplot, save_figure
+from _common import load_backend, parse_args, print_metrics, pyplot, save_figure, train_classifiers
 
 torch, nn, F, optim, data = load_backend()
 
@@ -161,18 +161,11 @@ def main():
     models = {"softmax regression": nn.Sequential(nn.Linear(2, K)),
               "2-10-10-3 network": WineNet(2, 10, K)}
     schedule = {"softmax regression": (500, 0.05), "2-10-10-3 network": (300, 0.02)}
-    results = {}
-    print(f"{'model':>20} {'epochs':>7} {'log loss':>9} {'train acc':>10} {'valid acc':>10} "
-          f"{'time':>7}")
-    for name, model in models.items():
-        epochs, lr = schedule[name]
-        if args.quick:
-            epochs = 100
-        with Stopwatch() as sw:
-            loss = train(model, X_train, y_train_t, epochs, lr)
-        results[name] = (accuracy(model, X_train, y_train), accuracy(model, X_valid, y_valid))
-        print(f"{name:>20} {epochs:7d} {loss:9.4f} {results[name][0]:10.3f} "
-              f"{results[name][1]:10.3f} {sw.seconds:6.2f}s")
+    results = train_classifiers(
+        models, schedule, args.quick,
+        fit=lambda model, epochs, lr: train(model, X_train, y_train_t, epochs, lr),
+        score=lambda model: (accuracy(model, X_train, y_train), accuracy(model, X_valid, y_valid)))
+    for model in models.values():
         check_cross_entropy(model, X_train, y_train_t)
 
     probs, _ = predict(models["2-10-10-3 network"], normalize(X_valid_raw[:3]))
