@@ -601,6 +601,28 @@ cdef double _ce_forward_typed(const floating[:, ::1] logits, const int64_t[::1] 
     return sums.denom
 
 
+cdef int _check_ce_call(str kernel, int reduction, double label_smoothing, tuple row_names,
+                        tuple rows, target, weight, long ignore_index, str flat_name, flat,
+                        tuple float_names, tuple float_arrays) except -1:
+    """Shared checks of the class-index cross-entropy kernels; returns the float kind.
+
+    `rows` are the (N, C) arrays (the first defines N and C), `flat` the per-sample array
+    (out in forward, grad in backward), `float_names`/`float_arrays` every float argument.
+    """
+    check_reduction(kernel, reduction)
+    _check_label_smoothing(kernel, label_smoothing)
+    kind = float_kind(kernel, float_names, float_arrays)
+    check_ndim(kernel, row_names[0], rows[0], 2)
+    N, C = rows[0].shape
+    _check_rows(kernel, row_names, rows, N, C)
+    check_target(kernel, target)
+    check_shape(kernel, "target", target.shape, (N,))
+    _check_flat(kernel, "weight", weight, C)
+    _check_flat(kernel, flat_name, flat, reduced_len(reduction, N))
+    _check_class_targets(kernel, target, C, ignore_index)
+    return kind
+
+
 def cross_entropy_forward(logits, target, weight, long ignore_index, double label_smoothing,
                           log_probs, out, int reduction):
     """Cross-entropy of (N, C) logits against (N,) int64 class indices.
@@ -611,18 +633,10 @@ def cross_entropy_forward(logits, target, weight, long ignore_index, double labe
     Semantics follow torch.nn.functional.cross_entropy, label_smoothing included.
     """
     kernel = "cross_entropy_forward"
-    check_reduction(kernel, reduction)
-    _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("logits", "weight?", "log_probs", "out"),
-                      (logits, weight, log_probs, out))
-    check_ndim(kernel, "logits", logits, 2)
-    N, C = logits.shape
-    _check_rows(kernel, ("logits", "log_probs"), (logits, log_probs), N, C)
-    check_target(kernel, target)
-    check_shape(kernel, "target", target.shape, (N,))
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, "out", out, reduced_len(reduction, N))
-    _check_class_targets(kernel, target, C, ignore_index)
+    kind = _check_ce_call(kernel, reduction, label_smoothing, ("logits", "log_probs"),
+                          (logits, log_probs), target, weight, ignore_index, "out", out,
+                          ("logits", "weight?", "log_probs", "out"),
+                          (logits, weight, log_probs, out))
     if kind == F32:
         return _ce_forward_typed[float](logits, target, weight, ignore_index, label_smoothing,
                                         log_probs, out, reduction)
@@ -660,18 +674,10 @@ def cross_entropy_backward(grad, log_probs, target, weight, long ignore_index,
     log_probs is what the forward wrote; denom is what it returned.
     """
     kernel = "cross_entropy_backward"
-    check_reduction(kernel, reduction)
-    _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("grad", "log_probs", "weight?", "out"),
-                      (grad, log_probs, weight, out))
-    check_ndim(kernel, "log_probs", log_probs, 2)
-    N, C = log_probs.shape
-    _check_rows(kernel, ("log_probs", "out"), (log_probs, out), N, C)
-    check_target(kernel, target)
-    check_shape(kernel, "target", target.shape, (N,))
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, "grad", grad, reduced_len(reduction, N))
-    _check_class_targets(kernel, target, C, ignore_index)
+    kind = _check_ce_call(kernel, reduction, label_smoothing, ("log_probs", "out"),
+                          (log_probs, out), target, weight, ignore_index, "grad", grad,
+                          ("grad", "log_probs", "weight?", "out"),
+                          (grad, log_probs, weight, out))
     if kind == F32:
         _ce_backward_typed[float](grad, log_probs, target, weight, ignore_index,
                                   label_smoothing, out, reduction, denom)
