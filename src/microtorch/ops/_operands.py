@@ -9,7 +9,7 @@ from .. import _dtype
 from .._tensor import Tensor
 
 
-def to_tensor(x, like: np.ndarray | None = None) -> Tensor:
+def to_tensor(x) -> Tensor:
     """A Tensor for `x` (a Tensor is returned as is; arrays and lists are converted)."""
     if isinstance(x, Tensor):
         return x
@@ -40,10 +40,6 @@ def binary(a: Tensor, b):
             x = x.astype(dt)
         return x, b, None
     return binary(a, to_tensor(b))
-
-
-def is_float(x: np.ndarray) -> bool:
-    return x.dtype.kind == "f"
 
 
 def float_array(x: np.ndarray) -> np.ndarray:
