@@ -85,6 +85,7 @@ CASES = [
     C("broadcast-inplace", "a.add_(torch.ones(3, 4))", RuntimeError,
       r"output with shape \[3, 1\] doesn't match the broadcast shape \[3, 4\]",
       setup="a = torch.ones(3, 1)"),
+    C("repeat-negative", "torch.ones(2, 3).repeat(2, -2)", RuntimeError, r"negative dimension"),
     C("expand", "torch.ones(2, 3).expand(4, 3)", RuntimeError,
       r"expanded size of the tensor \((4|\[4, 3\])\) must match the existing size "
       r"\((2|\[2, 3\])\)"),

@@ -217,3 +217,12 @@ def test_var_backward_with_too_few_samples(shape, dim):
     v = torch.var(x) if dim is None else torch.var(x, dim=dim)
     v.sum().backward()
     assert x.grad is not None and x.grad.shape == x.shape
+
+
+def test_repeat_with_a_huge_count_raises_instead_of_crashing():
+    """Found by tools/fuzz.py (seed 23): numpy's tile overflowed its shape and segfaulted."""
+    t = torch.ones(2, 2, 2, 3, dtype=torch.float16, requires_grad=True)
+    with pytest.raises(RuntimeError, match="more than can be stored"):
+        t.repeat(2, 4611686018427387904, 2, 2)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        t.repeat(2, 2, -2, -2)

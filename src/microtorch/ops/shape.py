@@ -291,6 +291,15 @@ def repeat(input: Tensor, *repeats) -> Tensor:
     if len(reps) < x.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: repeats {list(reps)}")
+    full = (1,) * (len(reps) - x.ndim) + x.shape
+    numel = 1
+    for r, n in zip(reps, full):
+        numel *= r * n
+    if numel * x.itemsize >= 2**62:
+        raise RuntimeError(f"repeat: the result would have {numel} elements of {x.itemsize} bytes "
+                           f"(shape {[r * n for r, n in zip(reps, full)]}), more than can be stored")
     out = Tensor._wrap(np.tile(x, reps))
     if needs_grad(input):
         node = RepeatBackward0()
