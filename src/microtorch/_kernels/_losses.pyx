@@ -601,16 +601,15 @@ cdef double _ce_forward_typed(const floating[:, ::1] logits, const int64_t[::1] 
     return sums.denom
 
 
-cdef int _check_ce_call(str kernel, int reduction, double label_smoothing, tuple row_names,
-                        tuple rows, target, weight, long ignore_index, str flat_name, flat,
-                        tuple float_names, tuple float_arrays) except -1:
-    """Shared checks of the class-index cross-entropy kernels; returns the float kind.
+cdef int _check_class_call(str kernel, int reduction, tuple row_names, tuple rows, target,
+                           weight, long ignore_index, str flat_name, flat,
+                           tuple float_names, tuple float_arrays) except -1:
+    """Shared checks of the class-index kernels (cross-entropy, NLL); returns the float kind.
 
     `rows` are the (N, C) arrays (the first defines N and C), `flat` the per-sample array
     (out in forward, grad in backward), `float_names`/`float_arrays` every float argument.
     """
     check_reduction(kernel, reduction)
-    _check_label_smoothing(kernel, label_smoothing)
     kind = float_kind(kernel, float_names, float_arrays)
     check_ndim(kernel, row_names[0], rows[0], 2)
     N, C = rows[0].shape
@@ -633,10 +632,11 @@ def cross_entropy_forward(logits, target, weight, long ignore_index, double labe
     Semantics follow torch.nn.functional.cross_entropy, label_smoothing included.
     """
     kernel = "cross_entropy_forward"
-    kind = _check_ce_call(kernel, reduction, label_smoothing, ("logits", "log_probs"),
-                          (logits, log_probs), target, weight, ignore_index, "out", out,
-                          ("logits", "weight?", "log_probs", "out"),
-                          (logits, weight, log_probs, out))
+    _check_label_smoothing(kernel, label_smoothing)
+    kind = _check_class_call(kernel, reduction, ("logits", "log_probs"), (logits, log_probs),
+                             target, weight, ignore_index, "out", out,
+                             ("logits", "weight?", "log_probs", "out"),
+                             (logits, weight, log_probs, out))
     if kind == F32:
         return _ce_forward_typed[float](logits, target, weight, ignore_index, label_smoothing,
                                         log_probs, out, reduction)
@@ -674,10 +674,11 @@ def cross_entropy_backward(grad, log_probs, target, weight, long ignore_index,
     log_probs is what the forward wrote; denom is what it returned.
     """
     kernel = "cross_entropy_backward"
-    kind = _check_ce_call(kernel, reduction, label_smoothing, ("log_probs", "out"),
-                          (log_probs, out), target, weight, ignore_index, "grad", grad,
-                          ("grad", "log_probs", "weight?", "out"),
-                          (grad, log_probs, weight, out))
+    _check_label_smoothing(kernel, label_smoothing)
+    kind = _check_class_call(kernel, reduction, ("log_probs", "out"), (log_probs, out),
+                             target, weight, ignore_index, "grad", grad,
+                             ("grad", "log_probs", "weight?", "out"),
+                             (grad, log_probs, weight, out))
     if kind == F32:
         _ce_backward_typed[float](grad, log_probs, target, weight, ignore_index,
                                   label_smoothing, out, reduction, denom)
@@ -809,16 +810,9 @@ def nll_forward(log_probs, target, weight, long ignore_index, out, int reduction
     Returns the mean's denominator (sum of weight[target] over rows not ignored).
     """
     kernel = "nll_forward"
-    check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("log_probs", "weight?", "out"), (log_probs, weight, out))
-    check_ndim(kernel, "log_probs", log_probs, 2)
-    N, C = log_probs.shape
-    _check_rows(kernel, ("log_probs",), (log_probs,), N, C)
-    check_target(kernel, target)
-    check_shape(kernel, "target", target.shape, (N,))
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, "out", out, reduced_len(reduction, N))
-    _check_class_targets(kernel, target, C, ignore_index)
+    kind = _check_class_call(kernel, reduction, ("log_probs",), (log_probs,), target, weight,
+                             ignore_index, "out", out, ("log_probs", "weight?", "out"),
+                             (log_probs, weight, out))
     if kind == F32:
         return _nll_forward_typed[float](log_probs, target, weight, ignore_index, out, reduction)
     return _nll_forward_typed[double](log_probs, target, weight, ignore_index, out, reduction)
@@ -847,16 +841,8 @@ cdef int _nll_backward_typed(const floating[::1] grad, const int64_t[::1] target
 def nll_backward(grad, target, weight, long ignore_index, out, int reduction, double denom):
     """Gradient of nll_forward w.r.t. log_probs, written into out (N, C)."""
     kernel = "nll_backward"
-    check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("grad", "weight?", "out"), (grad, weight, out))
-    check_ndim(kernel, "out", out, 2)
-    N, C = out.shape
-    _check_rows(kernel, ("out",), (out,), N, C)
-    check_target(kernel, target)
-    check_shape(kernel, "target", target.shape, (N,))
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, "grad", grad, reduced_len(reduction, N))
-    _check_class_targets(kernel, target, C, ignore_index)
+    kind = _check_class_call(kernel, reduction, ("out",), (out,), target, weight, ignore_index,
+                             "grad", grad, ("grad", "weight?", "out"), (grad, weight, out))
     if kind == F32:
         _nll_backward_typed[float](grad, target, weight, ignore_index, out, reduction, denom)
     else:
