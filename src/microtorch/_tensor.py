@@ -227,22 +227,7 @@ class Tensor:
 
     def to(self, *args, **kwargs) -> Tensor:
         """Convert dtype and/or device ('cpu' only); returns self when nothing changes."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, _dtype.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)):
-                dev = a
-            elif a is not None:
-                raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-        check_device(dev)
+        dtype, copy = parse_to_args(args, kwargs)
         out = self if dtype is None else _ops_shape.to_dtype(self, dtype)
         return out.clone() if copy and out is self else out
 
@@ -482,6 +467,30 @@ class Tensor:
     @property
     def mT(self) -> Tensor:
         return _ops_shape.transpose(self, -2, -1)
+
+
+def parse_to_args(args: tuple, kwargs: dict):
+    """(dtype or None, copy) from the arguments of `Tensor.to` / `Module.to`, as PyTorch
+    accepts them: a dtype, a tensor (its dtype), a device (only the CPU), non_blocking."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, device)):
+            dev = a
+        elif a is not None and not isinstance(a, builtins.bool):   # non_blocking positionally
+            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+    check_device(dev)
+    return dtype, copy
 
 
 class _RemovableHandle:

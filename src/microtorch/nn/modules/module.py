@@ -19,11 +19,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ... import _dtype
 from ..._device import check_device
-from ..._device import device as _device
 from ..._size import Size
-from ..._tensor import Tensor
+from ..._tensor import Tensor, parse_to_args
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 
@@ -447,24 +445,7 @@ class Module:
 
     def to(self, *args, **kwargs) -> Module:
         """Convert floating parameters/buffers to a dtype; 'cpu' is the only device."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, _dtype.dtype):
-                dtype = arg
-            elif isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, _device)):
-                dev = arg
-            elif isinstance(arg, bool):
-                continue                             # non_blocking given positionally
-            else:
-                raise TypeError(f"to() received an invalid combination of arguments: {arg!r}")
-        check_device(dev)
+        dtype, _ = parse_to_args(args, kwargs)
         if dtype is None:
             return self
         if not dtype.is_floating_point:
