@@ -11,7 +11,7 @@ class Config:
 
     mode: str
     # Kernels group
-    kernel_sizes: tuple[int, ...] = (1_000, 100_000, 10_000_000)
+    kernel_sizes: tuple[int, ...] = (1_000, 100_000, 1_000_000)
     matmul_sizes: tuple[int, ...] = (16, 64, 256, 1024)
     # (batch, in, out) of the Linear layers in training models c and d.
     linear_shapes: tuple[tuple[int, int, int], ...] = (
@@ -24,7 +24,10 @@ class Config:
     kernel_rounds: int = 7
     min_round_time: float = 0.05  # seconds per implementation per round
     # Overhead group
-    overhead_ops: tuple[str, ...] = ("add", "mul", "matmul", "relu", "sum")
+    overhead_ops: tuple[str, ...] = (
+        "add", "mul", "matmul", "relu", "sigmoid", "tanh", "linear", "mse_loss",
+        "cross_entropy", "sum",
+    )
     overhead_rounds: int = 7
     overhead_min_round_time: float = 0.05
     # Training group: fresh subprocess per run; "epochs"/"steps" override the models' defaults.
@@ -34,6 +37,8 @@ class Config:
     one_process_per_impl: bool = False  # smoke: all models in one worker per implementation,
     # the workers running concurrently
     scrub_openblas_env: bool = True  # drop OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in workers
+    breakdown_steps: int = 2000  # steps of model a profiled for the per-step breakdown
+    startup_runs: int = 7  # fresh interpreters timing `import microtorch`
     filter: str = ""  # only cases whose label contains this text
 
 
@@ -49,6 +54,8 @@ QUICK = Config(
     overhead_min_round_time=0.01,
     training_rounds=2,
     training_budget={"a": 200, "b": 200, "c": 3, "d": 10},
+    breakdown_steps=500,
+    startup_runs=5,
 )
 
 SMOKE = Config(
@@ -65,6 +72,8 @@ SMOKE = Config(
     training_budget={"a": 5, "b": 5, "c": 1, "d": 2},
     one_process_per_impl=True,
     scrub_openblas_env=False,
+    breakdown_steps=20,
+    startup_runs=1,
 )
 
 PRESETS = {"full": FULL, "quick": QUICK, "smoke": SMOKE}

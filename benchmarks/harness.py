@@ -31,6 +31,8 @@ SHORT = {NUMPY: "np", TORCH: "torch", MICRO: "mt"}
 
 # OpenBLAS tuning variables that benchmark runs must not inherit (see README).
 SCRUBBED_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# Set in the suite's own re-run without them (see run.py): the values the caller had.
+RERUN_VAR = "MICROTORCH_BENCH_SCRUBBED"
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -118,6 +120,8 @@ def _touch(lib: ModuleType) -> None:
             lib.softmax(lib.relu(x @ x), dim=1), lib.from_numpy(np.zeros(2, np.int64))
         )
         out.backward()
+        # microtorch's Linear and conv kernels call the BLAS that SciPy bundles
+        lib.nn.functional.conv2d(x.reshape(1, 1, 2, 2), x.reshape(1, 1, 2, 2)).sum().backward()
     except Exception:
         pass
 
@@ -231,6 +235,7 @@ def environment_info(libs: Libs) -> dict[str, Any]:
         "microtorch_source": libs.micro_source or None,
         "threadpoolctl": tpc_version,
         "env": {name: os.environ.get(name) for name in SCRUBBED_ENV_VARS + THREAD_ENV_VARS},
+        "scrubbed_by_rerun": os.environ.get(RERUN_VAR),
         "blas": blas_info(),
     }
 
@@ -256,11 +261,21 @@ def _calibrate(fn: Callable[[], object], min_time: float) -> int:
         )
 
 
+def minor_faults() -> int:
+    """Minor page faults of this process so far (0 where getrusage is unavailable)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def interleaved_rounds(
     fns: Mapping[str, Callable[[], object]],
     rounds: int,
     min_time: float,
     warmup: int = 1,
+    faults: dict[str, float] | None = None,
 ) -> dict[str, list[float]]:
     """Time several implementations in interleaved rounds (A B C, B C A, C A B, ...).
 
@@ -270,7 +285,8 @@ def interleaved_rounds(
     full collection runs once before the rounds.
 
     Returns:
-        impl -> seconds per call, one value per round.
+        impl -> seconds per call, one value per round.  When ``faults`` is given, it
+        receives impl -> minor page faults per call in steady state (median over rounds).
     """
     names = list(fns)
     for name in names:
@@ -278,15 +294,20 @@ def interleaved_rounds(
             fns[name]()
     numbers = {name: _calibrate(fns[name], min_time) for name in names}
     times: dict[str, list[float]] = {name: [] for name in names}
+    faulted: dict[str, list[float]] = {name: [] for name in names}
     gc.collect()
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             fn, number = fns[name], numbers[name]
+            before = minor_faults()
             start = time.perf_counter()
             for _ in range(number):
                 fn()
             times[name].append((time.perf_counter() - start) / number)
+            faulted[name].append((minor_faults() - before) / number)
+    if faults is not None:
+        faults.update({name: statistics.median(v) for name, v in faulted.items()})
     return times
 
 
@@ -297,7 +318,9 @@ def interleaved_rounds(
 
 @dataclass(frozen=True)
 class Target:
-    """A goal on a ratio ``num/den`` (time, or peak RSS when metric == "rss"): ratio <= limit."""
+    """A goal ``value <= limit``.  The value is the ratio ``num/den`` of times (metric
+    "time") or of peak RSS ("rss"), or, for metric "info:KEY", the plain number
+    ``row.info[KEY][num]`` (faults per step, seconds of import, ...)."""
 
     num: str
     den: str
@@ -331,6 +354,8 @@ class Row:
         return RatioStat.of(per_round) if per_round else None
 
     def metric_ratio(self, target: Target) -> float | None:
+        if target.metric.startswith("info:"):
+            return self.info.get(target.metric[5:], {}).get(target.num)
         if target.metric == "rss":
             rss = self.info.get("peak_rss_mb", {})
             num, den = rss.get(target.num), rss.get(target.den)

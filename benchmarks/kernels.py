@@ -1,9 +1,11 @@
-"""Group 1: kernels, forward+backward through the public API, against numpy and PyTorch.
+"""Group 1: kernels through the public API, against numpy and PyTorch: forward+backward,
+and (every op but matmul) the forward alone under ``no_grad``.
 
 The library side is written once, PyTorch style, against a module ``lib`` (microtorch or
 torch): leaves are ``lib.tensor(array, requires_grad=True)``, the op is called through
 ``lib.relu``/``lib.softmax``/``lib.nn.functional.cross_entropy``/``@`` ..., and the
 backward pass is ``out.backward(grad)`` (or ``loss.backward()`` for scalar losses).
+Minor page faults per call are recorded for every implementation (``info.faults_per_call``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class KernelCase:
     x_shape: tuple[int, ...]
     w_shape: tuple[int, ...] | None = None
     family: str = ""  # "matmul", "linear", "softmax x1000", ...
+    mode: str = "fwd+bwd"  # or "no_grad": the forward alone, under no_grad
 
     @property
     def elements(self) -> int:
@@ -60,7 +63,8 @@ class KernelCase:
 
     @property
     def label(self) -> str:
-        return f"{self.family} {SHORT_DTYPE[self.dtype]} {self.size_label}"
+        suffix = " no_grad" if self.mode == "no_grad" else ""
+        return f"{self.family} {SHORT_DTYPE[self.dtype]} {self.size_label}{suffix}"
 
     @property
     def flops(self) -> float | None:
@@ -71,14 +75,18 @@ class KernelCase:
         return 3 * 2.0 * m * k * n
 
     def targets(self) -> list[Target]:
+        """Issue 12's goals: matmul >= 0.95x numpy's throughput where every dimension is at
+        least 256; every other kernel >= 1.5x faster than numpy from 1e5 elements and
+        <= 0.5x PyTorch's time at 1e3; the forward under no_grad <= 1.0x PyTorch."""
         if self.w_shape is not None:
-            # >= 0.95x numpy's throughput where every dimension is at least 256.
             dims = (*self.x_shape, self.w_shape[1])
             return [Target(MICRO, NUMPY, 1 / 0.95, "<=1.05")] if min(dims) >= 256 else []
+        if self.mode == "no_grad":
+            return [Target(MICRO, TORCH, 1.0, "<=1")]
         if self.elements >= 100_000:
             return [faster_than(MICRO, NUMPY, 1.5)]
         if self.elements <= 1_000:
-            return [faster_than(MICRO, NUMPY, 1.0)]
+            return [Target(MICRO, TORCH, 0.5, "<=0.5")]
         return []
 
 
@@ -92,14 +100,16 @@ def kernel_cases(cfg: Config) -> list[KernelCase]:
             cases.append(KernelCase("matmul", dtype, (batch, fan_in), (fan_in, fan_out), "linear"))
         for kernel in ELEMENTWISE + ROWWISE + FLAT_LOSSES:
             for size in cfg.kernel_sizes:
-                if kernel in ROWWISE:
-                    for classes in cfg.class_counts:
-                        rows = max(1, size // classes)
-                        cases.append(
-                            KernelCase(kernel, dtype, (rows, classes), None, f"{kernel} x{classes}")
-                        )
-                else:
-                    cases.append(KernelCase(kernel, dtype, (size,), None, kernel))
+                for mode in ("fwd+bwd", "no_grad"):
+                    if kernel in ROWWISE:
+                        for classes in cfg.class_counts:
+                            rows = max(1, size // classes)
+                            cases.append(
+                                KernelCase(kernel, dtype, (rows, classes), None,
+                                           f"{kernel} x{classes}", mode)
+                            )
+                    else:
+                        cases.append(KernelCase(kernel, dtype, (size,), None, kernel, mode))
     return cases
 
 
@@ -152,6 +162,13 @@ def lib_kernel(
         forward = lambda: op(x, target)
 
     grad = lib.from_numpy(arrays["g"]) if "g" in arrays else None
+    if case.mode == "no_grad":
+
+        def inference() -> None:
+            with lib.no_grad():
+                forward()
+
+        return inference, leaves
 
     def run() -> None:
         for leaf in leaves.values():
@@ -199,8 +216,10 @@ def run_kernels(libs: Libs, cfg: Config, threads: int, progress: bool = True) ->
         arrays = make_inputs(case)
         np_run, np_grads = numpy_baselines.KERNELS[case.kernel](arrays)
         np_run()
+        if case.mode == "no_grad":
+            np_run, np_grads = numpy_baselines.forward_only(case.kernel, arrays), {}
         fns: dict[str, Callable[[], object]] = {NUMPY: np_run}
-        info: dict[str, Any] = {"check": {}, "errors": {}}
+        info: dict[str, Any] = {"check": {}, "errors": {}, "faults_per_call": {}}
         for impl in (TORCH, MICRO):
             lib = libs.get(impl)
             if lib is None:
@@ -211,9 +230,12 @@ def run_kernels(libs: Libs, cfg: Config, threads: int, progress: bool = True) ->
             except Exception as exc:
                 info["errors"][impl] = f"{type(exc).__name__}: {exc}"
                 continue
-            info["check"][impl] = check_grads(case, leaves, np_grads)
+            if np_grads:
+                info["check"][impl] = check_grads(case, leaves, np_grads)
             fns[impl] = run
-        rounds = interleaved_rounds(fns, cfg.kernel_rounds, cfg.min_round_time)
+        rounds = interleaved_rounds(
+            fns, cfg.kernel_rounds, cfg.min_round_time, faults=info["faults_per_call"]
+        )
         row = Row(
             group="kernels",
             name=case.label,
@@ -221,6 +243,7 @@ def run_kernels(libs: Libs, cfg: Config, threads: int, progress: bool = True) ->
             params={
                 "kernel": case.kernel,
                 "case": case.family,
+                "mode": case.mode,
                 "dtype": SHORT_DTYPE[case.dtype],
                 "size": case.size_label,
                 "elements": case.elements,
@@ -258,8 +281,9 @@ def kernels_table(rows: list[Row], libs: Libs) -> str:
     return timing_table(
         rows,
         libs,
-        f"Kernels, forward+backward, time per call ({threads} thread(s))",
-        ("case", "dtype", "size"),
+        f"Kernels, forward+backward (and forward under no_grad), time per call "
+        f"({threads} thread(s))",
+        ("case", "dtype", "size", "mode"),
         extra=_notes,
         extra_header="notes",
     )

@@ -232,6 +232,81 @@ KERNELS: dict[str, KernelFactory] = {
 }
 
 
+def forward_only(kernel: str, a: Arrays) -> Callable[[], object]:
+    """The forward half of ``KERNELS[kernel]`` (what inference runs), into buffers allocated
+    once: the numpy column of the kernels group's ``no_grad`` rows."""
+    x = a["x"]
+    y = np.empty_like(x)
+    if kernel == "relu":
+        return lambda: np.maximum(x, 0, out=y)
+    if kernel == "tanh":
+        return lambda: np.tanh(x, out=y)
+    if kernel == "sigmoid":
+
+        def sigmoid() -> None:
+            np.multiply(x, 0.5, out=y)
+            np.tanh(y, out=y)
+            np.multiply(y, 0.5, out=y)
+            np.add(y, 0.5, out=y)
+
+        return sigmoid
+    if kernel in ("mse", "bce_with_logits"):
+        t, n = a["target"], x.size
+        if kernel == "mse":
+
+            def mse() -> float:
+                np.subtract(x, t, out=y)
+                return float(np.vdot(y, y) / n)
+
+            return mse
+        relu_x = np.empty_like(x)
+
+        def bce() -> float:
+            np.abs(x, out=y)
+            np.negative(y, out=y)
+            np.exp(y, out=y)
+            np.log1p(y, out=y)
+            np.maximum(x, 0, out=relu_x)
+            return float((y.sum() + relu_x.sum() - np.vdot(x, t)) / n)
+
+        return bce
+    rows = x.shape[0]
+    m, s = np.empty((rows, 1), x.dtype), np.empty((rows, 1), x.dtype)
+    t = np.empty_like(x)
+    reduce = RowReducer(x.shape[1], x.dtype)
+    if kernel == "softmax":
+
+        def softmax() -> None:
+            reduce.max(x, m)
+            np.subtract(x, m, out=y)
+            np.exp(y, out=y)
+            reduce.sum(y, s)
+            np.divide(y, s, out=y)
+
+        return softmax
+    if kernel == "log_softmax":
+
+        def log_softmax() -> None:
+            reduce.max(x, m)
+            np.subtract(x, m, out=y)
+            np.exp(y, out=t)
+            reduce.sum(t, s)
+            np.log(s, out=s)
+            np.subtract(y, s, out=y)
+
+        return log_softmax
+    target, idx = a["target"], np.arange(rows)
+
+    def cross_entropy() -> float:
+        reduce.max(x, m)
+        np.subtract(x, m, out=y)
+        np.exp(y, out=t)
+        reduce.sum(t, s)
+        return float((np.log(s).sum() - y[idx, target].sum()) / rows)
+
+    return cross_entropy
+
+
 # ---------------------------------------------------------------------------
 # Tiny ops (per-op overhead): plain numpy, allocating, as anyone would write them
 # ---------------------------------------------------------------------------
@@ -240,21 +315,51 @@ KERNELS: dict[str, KernelFactory] = {
 def tiny_op(
     op: str, a: np.ndarray, b: np.ndarray, g: np.ndarray, backward: bool
 ) -> Callable[[], object]:
-    """Forward (and optionally the hand-written backward) of one op on tiny arrays."""
+    """Forward (and optionally the hand-written backward) of one op on tiny arrays.
+
+    For linear, b is the weight and g doubles as the bias row; for cross_entropy the
+    targets are class 0 and 1 of the two rows."""
+    target = np.arange(a.shape[0]) % a.shape[1]
+    rows = np.arange(a.shape[0])
+
+    def softmax() -> np.ndarray:
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
     forward = {
         "add": lambda: a + b,
         "mul": lambda: a * b,
         "matmul": lambda: a @ b,
         "relu": lambda: np.maximum(a, 0),
+        "sigmoid": lambda: 1 / (1 + np.exp(-a)),
+        "tanh": lambda: np.tanh(a),
+        "linear": lambda: a @ b.T + g[0],
+        "mse_loss": lambda: np.mean((a - b) ** 2),
+        "cross_entropy": lambda: -np.log(softmax()[rows, target]).mean(),
         "sum": lambda: a.sum(),
     }[op]
     if not backward:
         return forward
+
+    def sigmoid_grad() -> np.ndarray:
+        y = 1 / (1 + np.exp(-a))
+        return g * y * (1 - y)
+
+    def ce_grad() -> np.ndarray:
+        p = softmax()
+        p[rows, target] -= 1
+        return p / a.shape[0]
+
     grads = {
         "add": lambda: (g.copy(), g.copy()),
         "mul": lambda: (g * b, g * a),
         "matmul": lambda: (g @ b.T, a.T @ g),
         "relu": lambda: g * (a > 0),
+        "sigmoid": sigmoid_grad,
+        "tanh": lambda: g * (1 - np.tanh(a) ** 2),
+        "linear": lambda: (g @ b, g.T @ a, g.sum(axis=0)),
+        "mse_loss": lambda: 2 * (a - b) / a.size,
+        "cross_entropy": ce_grad,
         "sum": lambda: np.ones_like(a),
     }[op]
 

@@ -1,6 +1,6 @@
 """Command line: run the benchmark groups, print tables, write JSON (and optionally a PNG).
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks --quick
+    python -m benchmarks --quick
 
 See benchmarks/README.md for the options and the meaning of every column.
 """
@@ -21,18 +21,23 @@ if __package__ in (None, ""):  # `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.config import Config, preset
+from benchmarks.startup import measure_startup
+from benchmarks.targets import summary_lines
 from benchmarks.harness import (
+    REPO_ROOT,
+    RERUN_VAR,
     SCRUBBED_ENV_VARS,
     Libs,
     Row,
     environment_info,
     load_libs,
     pinned_threads,
+    subprocess_env,
     summarize_targets,
     write_json,
 )
 
-GROUPS = ("kernels", "overhead", "training")
+GROUPS = ("kernels", "overhead", "training", "conv")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -45,6 +50,10 @@ def _group_runner(group: str) -> tuple[Callable[..., list[Row]], Callable[[list[
         from benchmarks.overhead import overhead_table, run_overhead
 
         return run_overhead, overhead_table
+    if group == "conv":
+        from benchmarks.conv import conv_table, run_conv
+
+        return run_conv, conv_table
     from benchmarks.training import run_training, training_tables
 
     return run_training, training_tables
@@ -68,12 +77,17 @@ def header_lines(env: dict[str, Any], libs: Libs, cfg: Config, threads: Sequence
     inherited = {k: v for k, v in env["env"].items() if v is not None}
     if inherited:
         lines.append("env: " + " ".join(f"{k}={v}" for k, v in inherited.items()))
+    if env.get("scrubbed_by_rerun"):
+        lines.append(
+            f"NOTE: the suite was started with {env['scrubbed_by_rerun']}; it re-ran itself without "
+            "them, so OpenBLAS chose its kernels for this CPU (the BLAS lines above show which)."
+        )
     scrubbed = [k for k in SCRUBBED_ENV_VARS if os.environ.get(k) is not None]
     if scrubbed:
         lines.append(
-            f"WARNING: {', '.join(scrubbed)} set in this process: its BLAS kernels are forced. Run as "
-            "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks ...` "
-            + ("(training workers get them removed)." if cfg.scrub_openblas_env else "")
+            f"WARNING: {', '.join(scrubbed)} set in this process: its BLAS kernels are forced "
+            "(a smoke or in-process run leaves the environment alone; `python -m benchmarks` "
+            "re-runs itself without them)."
         )
     if env["loadavg"] and env["loadavg"][0] > 0.5 * (env["cpu_count"] or 1):
         lines.append("WARNING: the machine is busy (load average); timings may be disturbed.")
@@ -118,6 +132,12 @@ def run_suite(
                     echo(f"({group}, {n} thread(s): {elapsed:.0f} s)")
     finally:
         gc.unfreeze()
+    startup = None
+    if libs.micro_source == "microtorch" and cfg.startup_runs:
+        startup = measure_startup(subprocess_env(1, cfg.scrub_openblas_env), cfg.startup_runs)
+    echo("")
+    for line in summary_lines(rows, startup):
+        echo(line)
     summary = {g: summarize_targets([r for r in rows if r.group == g]) for g in groups}
     echo("")
     echo(
@@ -134,6 +154,7 @@ def run_suite(
             "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
             "duration_s": round(time.time() - started, 1),
             "group_durations_s": durations,
+            "startup": startup,
             "argv": sys.argv,
             "environment": env,
             "loadavg_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -162,7 +183,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--threads", default="1,2", help="comma-separated thread counts (default 1,2)"
     )
     parser.add_argument(
-        "--groups", default=",".join(GROUPS), help="subset of kernels,overhead,training"
+        "--groups", default=",".join(GROUPS), help="subset of kernels,overhead,training,conv"
     )
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})"
@@ -184,8 +205,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def rerun_without_blas_overrides(argv: Sequence[str]) -> None:
+    """Replace this process by the same command without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE.
+
+    OpenBLAS reads them once, when it loads, and they force a kernel that may not be the
+    best one for this CPU; so a measuring run must start without them.  The values seen
+    are passed on (RERUN_VAR) for the report.  Returns only when neither is set.
+    """
+    found = {k: os.environ[k] for k in SCRUBBED_ENV_VARS if k in os.environ}
+    if not found:
+        return
+    env = {k: v for k, v in os.environ.items() if k not in found}
+    env[RERUN_VAR] = " ".join(f"{k}={v}" for k, v in found.items())
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + env.get("PYTHONPATH", "").split(os.pathsep))
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *argv], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.smoke:  # smoke runs (tests) leave the environment alone
+        rerun_without_blas_overrides(sys.argv[1:] if argv is None else list(argv))
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     unknown = set(groups) - set(GROUPS)

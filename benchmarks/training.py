@@ -38,11 +38,13 @@ from benchmarks.harness import (
     Libs,
     Row,
     Target,
+    minor_faults,
     render_table,
     subprocess_env,
     timing_table,
     to_numpy,
 )
+from benchmarks.breakdown import breakdown_table
 from benchmarks.numpy_baselines import NumpyMLP
 
 Params = list[tuple[np.ndarray, np.ndarray]]
@@ -80,7 +82,7 @@ MODELS: dict[str, ModelSpec] = {
         None,
         1000,
         0.01,
-        torch_target=1 / 3,
+        torch_target=0.25,
     ),
     "b": ModelSpec(
         "b",
@@ -91,7 +93,7 @@ MODELS: dict[str, ModelSpec] = {
         None,
         1000,
         0.01,
-        torch_target=1 / 3,
+        torch_target=0.25,
     ),
     "c": ModelSpec(
         "c",
@@ -200,20 +202,32 @@ def total_steps(spec: ModelSpec, budget: int) -> int:
 
 
 class StepClock:
-    """Wall time of the steps after a short warm-up (the warm-up steps still train)."""
+    """Wall time of the steps after a short warm-up (the warm-up steps still train), and
+    the minor page faults taken inside those steps (``enter()`` marks a step's start, so
+    gathering a shuffled epoch's batches between steps is not counted)."""
 
     def __init__(self, steps: int) -> None:
         self.warmup = min(20, max(1, steps // 20)) if steps > 1 else 0
         self.count = 0
         self.start = time.perf_counter()
+        self.faults = 0
+        self.step_faults = 0
+
+    def enter(self) -> None:
+        self.step_faults = minor_faults()
 
     def tick(self) -> None:
         self.count += 1
+        if self.count > self.warmup:
+            self.faults += minor_faults() - self.step_faults
         if self.count == self.warmup:
             self.start = time.perf_counter()
 
     def per_step(self) -> float:
         return (time.perf_counter() - self.start) / max(1, self.count - self.warmup)
+
+    def faults_per_step(self) -> float:
+        return self.faults / max(1, self.count - self.warmup)
 
 
 # ---------------------------------------------------------------------------
@@ -229,10 +243,12 @@ def train_numpy(
     clock = StepClock(total_steps(spec, budget))
     for epoch in batch_plan(spec, x, y, budget):
         for xb, yb in epoch:
+            clock.enter()
             model.step(xb, yb)
             clock.tick()
-    per_step = clock.per_step()
-    return {"time_per_step": per_step, "steps": clock.count, "final_loss": model.evaluate(x, y)}
+    per_step, faults = clock.per_step(), clock.faults_per_step()
+    return {"time_per_step": per_step, "faults_per_step": faults, "steps": clock.count,
+            "final_loss": model.evaluate(x, y)}
 
 
 def build_model(lib: ModuleType, sizes: tuple[int, ...], head: str) -> tuple[Any, list[Any]]:
@@ -317,16 +333,18 @@ def build_and_train(
     clock = StepClock(total_steps(spec, budget))
     for epoch in batch_plan(spec, x, y, budget, convert=torch.from_numpy):
         for xb, yb in epoch:
+            clock.enter()
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
             clock.tick()
-    per_step = clock.per_step()
+    per_step, faults = clock.per_step(), clock.faults_per_step()
     with torch.no_grad():
         final = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y)).item()
     return {
         "time_per_step": per_step,
+        "faults_per_step": faults,
         "steps": clock.count,
         "final_loss": float(final),
         "weights_loaded_via": loaded_via,
@@ -426,6 +444,7 @@ def spawn_worker(
 # ---------------------------------------------------------------------------
 
 LOSS_RTOL, LOSS_ATOL = 1e-3, 1e-5  # float32 runs of up to 1000 steps
+FAULTS_PER_STEP = 0.5  # issue 12: "about 0" minor page faults per steady-state step
 
 
 def losses_agree(a: float | None, b: float | None) -> bool | None:
@@ -476,7 +495,28 @@ def run_training(libs: Libs, cfg: Config, threads: int, progress: bool = True) -
                     )
     if progress:
         print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
-    return [_training_row(spec, impls, results, threads, cfg) for spec in specs]
+    rows = [_training_row(spec, impls, results, threads, cfg) for spec in specs]
+    if (libs.micro_source == "microtorch" and threads == 1 and rows
+            and rows[0].name == BREAKDOWN_MODEL):
+        rows[0].info["breakdown"] = run_breakdown(cfg.breakdown_steps, env)
+    return rows
+
+
+BREAKDOWN_MODEL = "a"
+
+
+def run_breakdown(steps: int, env: dict[str, str], timeout: float = 600.0) -> dict[str, Any]:
+    """Per-step breakdown of model a (benchmarks/breakdown.py), in a fresh interpreter."""
+    cmd = [sys.executable, "-m", "benchmarks.breakdown", BREAKDOWN_MODEL, str(steps)]
+    try:
+        proc = subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:.0f} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
 
 
 def _training_row(
@@ -490,6 +530,7 @@ def _training_row(
     info: dict[str, Any] = {
         "final_loss": {},
         "peak_rss_mb": {},
+        "faults_per_step": {},
         "rss_before_training_mb": {},
         "errors": {},
         "loss_agrees_with_numpy": {},
@@ -505,6 +546,7 @@ def _training_row(
         rounds[impl] = [r["time_per_step"] for r in runs]
         info["final_loss"][impl] = runs[0]["final_loss"]
         info["peak_rss_mb"][impl] = statistics.median(r["peak_rss_mb"] for r in runs)
+        info["faults_per_step"][impl] = statistics.median(r["faults_per_step"] for r in runs)
         info["rss_before_training_mb"][impl] = statistics.median(
             r["rss_before_training_mb"] for r in runs
         )
@@ -528,6 +570,8 @@ def _training_row(
             Target(MICRO, TORCH, spec.torch_target, torch_label),
             Target(MICRO, NUMPY, 1.0, "<=1"),
             Target(MICRO, NUMPY, 1.5, "<=1.5", metric="rss"),
+            Target(MICRO, MICRO, FAULTS_PER_STEP, f"<={FAULTS_PER_STEP}",
+                   metric="info:faults_per_step"),
         ],
         info=info,
     )
@@ -546,6 +590,7 @@ def training_tables(rows: list[Row], libs: Libs) -> str:
     impls = [i for i in IMPLS if any(i in r.rounds for r in rows)]
     headers = ["model"] + [f"loss {libs.label(i)}" for i in impls] + ["agree"]
     headers += [f"RSS {libs.label(i)}" for i in impls] + ["mt/np RSS", "target"]
+    headers += [f"faults/step {libs.label(i)}" for i in impls] + ["target"]
     body = []
     for row in rows:
         losses, rss = row.info["final_loss"], row.info["peak_rss_mb"]
@@ -560,18 +605,26 @@ def training_tables(rows: list[Row], libs: Libs) -> str:
             )
         )
         rss_target = next(t for t in row.targets if t.metric == "rss")
+        faults_target = next(t for t in row.targets if t.metric == "info:faults_per_step")
         value = row.metric_ratio(rss_target)
+        faults = row.info.get("faults_per_step", {})
         body.append(
             [row.name]
             + [f"{losses[i]:.6g}" if i in losses else "-" for i in impls]
             + [flag]
             + [f"{rss[i]:.0f} MB" if i in rss else "-" for i in impls]
             + [f"{value:.2f}" if value else "-", f"{rss_target.label} {row.verdict(rss_target)}"]
+            + [f"{faults[i]:.2f}" if i in faults else "-" for i in impls]
+            + [f"{faults_target.label} {row.verdict(faults_target)}"]
         )
     losses_table = render_table(
-        headers, body, f"Training, final full-data loss and peak RSS ({threads} thread(s))"
+        headers, body,
+        f"Training, final full-data loss, peak RSS and minor page faults per steady-state step "
+        f"({threads} thread(s))",
     )
-    return timing + "\n\n" + losses_table
+    parts = [timing, losses_table]
+    parts += [breakdown_table(r.info["breakdown"]) for r in rows if "breakdown" in r.info]
+    return "\n\n".join(parts)
 
 
 if __name__ == "__main__":

@@ -306,8 +306,6 @@ def test_max_with_dim_keepdim_backward(fn):
     assert np.array_equal(grad_of(x), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="max/min(dim) of a 0-d tensor returns values that do "
-                                       "not require grad (no graph node)")
 def test_max_with_dim_of_a_0d_tensor_is_differentiable():
     x = leaf(3.0)
     values, indices = mt.max(x, dim=0)
@@ -323,10 +321,6 @@ def test_transpose_of_a_0d_tensor_backward(fn):
     assert x.grad.item() == 3.0
 
 
-CLAMP_TENSOR = "clamp with tensor min/max records only the input: min/max get no gradient"
-
-
-@pytest.mark.xfail(strict=True, reason=CLAMP_TENSOR)
 def test_clamp_gradient_reaches_tensor_bounds():
     x = leaf([-5.0, 0.0, 5.0])
     lo, hi = leaf([-1.0, -1.0, -1.0]), leaf([1.0, 1.0, 1.0])
@@ -336,9 +330,6 @@ def test_clamp_gradient_reaches_tensor_bounds():
     assert np.array_equal(grad_of(hi), [0.0, 0.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="clamp with tensor bounds that broadcast the input to a "
-                                       "larger shape: backward fails (mask of the input's "
-                                       "shape &= a larger comparison)")
 def test_clamp_with_bounds_that_broadcast_the_input():
     x = leaf([0.5, 3.0])
     hi = mt.tensor([[1.0], [2.0]], dtype=mt.float64)
@@ -348,12 +339,6 @@ def test_clamp_with_bounds_that_broadcast_the_input():
     assert np.array_equal(grad_of(x), [2.0, 0.0])
 
 
-ZERO_GRAD = ("ops whose gradient is zero (sign, div with rounding_mode) record no node: the "
-             "result does not require grad; PyTorch records one (SignBackward0, "
-             "DivBackward2) so backward through them works and gives zeros")
-
-
-@pytest.mark.xfail(strict=True, reason=ZERO_GRAD)
 @pytest.mark.parametrize("fn", [lambda x: mt.sign(x), lambda x: mt.div(x, 2.0,
                                                                     rounding_mode="floor")],
                          ids=["sign", "div_floor"])
@@ -365,8 +350,6 @@ def test_zero_gradient_ops_record_a_node(fn):
     assert np.array_equal(grad_of(x), [0.0, 0.0])
 
 
-@pytest.mark.xfail(strict=True, reason="remainder records no graph node; PyTorch: d/dx = 1, "
-                                       "d/dy = -floor(x / y) (RemainderBackward0/1)")
 def test_remainder_is_differentiable():
     x, y = leaf([5.5, -3.5]), leaf([2.0, 2.0])
     mt.remainder(x, y).sum().backward()

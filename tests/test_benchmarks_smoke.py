@@ -39,7 +39,7 @@ def test_payload_structure(smoke_run: tuple[dict, str], tmp_path) -> None:
     assert set(payload) == {"meta", "summary", "rows"}
     assert payload["meta"]["mode"] == "smoke"
     assert payload["meta"]["environment"]["numpy"]
-    assert {row["group"] for row in payload["rows"]} == {"kernels", "overhead", "training"}
+    assert {row["group"] for row in payload["rows"]} == {"kernels", "overhead", "training", "conv"}
     for row in payload["rows"]:
         assert row["threads"] == 1
         assert set(row["median_seconds"]) <= set(IMPLS)
@@ -60,6 +60,7 @@ def test_tables_printed(smoke_run: tuple[dict, str]) -> None:
         "Per-op overhead",
         "Training, time per step",
         "Training, final full-data loss",
+        "Convolution, forward+backward",
     ):
         assert title in text
     assert "Targets:" in text

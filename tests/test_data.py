@@ -1,5 +1,5 @@
 """microtorch.utils.data against torch.utils.data: datasets, samplers, collation, the
-DataLoader (in-process and with spawned workers)."""
+DataLoader (in-process and with worker processes)."""
 from __future__ import annotations
 
 import collections
@@ -23,6 +23,7 @@ from microtorch.utils.data import (
     SubsetRandomSampler,
     TensorDataset,
     WeightedRandomSampler,
+    _worker,
     default_collate,
     default_convert,
     get_worker_info,
@@ -534,15 +535,22 @@ def test_worker_timeout_and_crash_raise_instead_of_hanging():
     assert time.monotonic() - start < 15
 
 
-def test_unpicklable_arguments_are_explained():
-    loader = DataLoader(TensorDataset(mt.arange(4)), num_workers=1, collate_fn=lambda b: b)
+def test_unpicklable_arguments_are_explained_with_spawn():
+    loader = DataLoader(TensorDataset(mt.arange(4)), num_workers=1, collate_fn=lambda b: b,
+                        multiprocessing_context="spawn")
     with pytest.raises(Exception, match="must be picklable"):
         list(loader)
 
 
-def test_fork_is_refused():
-    with pytest.raises(ValueError, match="fork"):
-        DataLoader(range(3), num_workers=1, multiprocessing_context="fork")
+def test_default_start_method_is_the_platforms_and_others_can_be_chosen():
+    import multiprocessing
+
+    loader = DataLoader(range(4), batch_size=2, num_workers=1, collate_fn=lambda b: b,
+                        timeout=60)
+    assert _worker.get_context(None).get_start_method() == \
+        multiprocessing.get_context().get_start_method()
+    assert list(loader) == [[0, 1], [2, 3]]          # forked: a lambda needs no pickling
+    assert _worker.get_context("spawn").get_start_method() == "spawn"
     with pytest.raises(ValueError, match="valid start method"):
         DataLoader(range(3), num_workers=1, multiprocessing_context="nope")
 

@@ -48,6 +48,12 @@ def check_training_process(m):
         assert m[f"{key}_test_accuracy"] > 0.5, key        # chance is 0.1
 
 
+def check_cnn_digits(m):
+    for key in ("mlp", "mlp_reg", "cnn", "cnn_reg"):
+        assert m[f"{key}_test_accuracy"] > 0.5, key        # chance is 0.1
+    assert m["cnn_parameters"] < m["mlp_parameters"] / 4
+
+
 def check_data_preparation(m):
     assert m["valid_mse"] < 0.5 * m["baseline_valid_mse"]
     assert m["valid_r2"] > 0.5
@@ -67,6 +73,8 @@ CASES = {
     "binary_classifier.py": (["binary_decision_surfaces.png"], check_binary),
     "multiclass_classifier.py": (["multiclass_decision_regions.png"], check_multiclass),
     "training_process.py": (["training_curves.png"], check_training_process),
+    "cnn_digits.py": (["cnn_training_curves.png", "cnn_filters.png", "cnn_feature_maps.png"],
+                      check_cnn_digits),
     "data_preparation.py": (["data_preparation.png"], check_data_preparation),
     "learning_rate.py": (["learning_rate.png"], check_learning_rate),
 }

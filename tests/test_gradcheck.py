@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from registry import draw_inputs, params, run_examples
 
 import microtorch as mt
-from microtorch.autograd.graph import needs_grad, record
-from microtorch.autograd.node import Node
+from microtorch.autograd import Function
 from microtorch.testing import GradcheckError, gradcheck
 from microtorch.testing import strategies as S
 
@@ -27,28 +26,25 @@ def leaf(values, dtype=mt.float64):
 
 # ---- gradcheck on hand-made ops --------------------------------------------------------
 
-class _ScaledGradBackward(Node):
-    """Backward that multiplies the true gradient of `x * y` by `wrong` at one position."""
+class _MulWithBadGrad(Function):
+    """x * y whose backward multiplies the true gradient for y by `wrong` at `where`."""
 
-    __slots__ = ("where", "wrong")
+    @staticmethod
+    def forward(ctx, x, y, where, wrong):
+        ctx.save_for_backward(x, y)
+        ctx.where, ctx.wrong = where, wrong
+        return x * y
 
-    def backward(self, g):
-        x, y = self.saved
-        gx, gy = g * y, g * x
-        gy = gy.copy()
-        gy[self.where] *= self.wrong
-        return gx, gy
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gy = (g * x).clone()
+        gy[ctx.where] *= ctx.wrong
+        return g * y, gy, None, None
 
 
 def mul_with_bad_grad(x, y, where=(1, 2), wrong=3.0):
-    """x * y whose gradient for y is wrong by a factor `wrong` at `where`."""
-    out = mt.Tensor._wrap(x._data * y._data)
-    if needs_grad(x, y):
-        node = _ScaledGradBackward()
-        node.saved = (x._data, y._data)
-        node.wrong, node.where = wrong, where
-        record(node, out, x, y)
-    return out
+    return _MulWithBadGrad.apply(x, y, where, wrong)
 
 
 def test_passes_for_correct_gradients():

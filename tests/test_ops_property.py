@@ -62,13 +62,19 @@ def test_registry_complete():
 
 
 def test_tensor_methods_complete():
-    """Every public Tensor method/property is an op of the registry or allow-listed."""
+    """Every public Tensor method/property is an op of the registry or allow-listed.
+
+    A method that calls the registered function of the same name (defined in _tensor.py as a
+    one-line entry to that op) is covered by the function's entry."""
     names = [n for n in dir(mt.Tensor) if not n.startswith("_")]
     covered_methods = _covered("Tensor")
-    covered_functions = {getattr(mt, n) for n in _covered("") if hasattr(mt, n)}
+    covered_functions = {n for n in _covered("") if hasattr(mt, n)}
+    static = inspect.getattr_static
+    covered_objects = {id(static(mt.Tensor, n)) for n in covered_methods | covered_functions
+                       if hasattr(mt.Tensor, n)}
     missing = [n for n in names
                if n not in covered_methods and n not in NOT_TENSOR_OPS
-               and inspect.getattr_static(mt.Tensor, n) not in covered_functions]
+               and n not in covered_functions and id(static(mt.Tensor, n)) not in covered_objects]
     assert not missing, (f"Tensor methods without a registry entry: {missing}. Add an "
                          "Op('Tensor.<name>', ...) line or a reason in NOT_TENSOR_OPS.")
 

@@ -4,6 +4,7 @@ PyTorch parity lives in test_optim_parity.py; nothing here needs torch.
 """
 import copy
 import pickle
+import sys
 import warnings
 
 import numpy as np
@@ -533,3 +534,117 @@ def test_no_warnings_in_a_normal_loop():
             opt.zero_grad()
             give_grads(ps, seed)
             opt.step()
+
+
+# ---- one call per group (foreach) against the per-parameter path ------------------------
+FOREACH_ALL = ALL + [
+    (mt.optim.SGD, {"lr": 0.1, "momentum": 0.5, "dampening": 0.3, "maximize": True}),
+    (mt.optim.Adam, {"lr": 0.01, "betas": (0.2, 0.5), "weight_decay": 0.1}),
+    (mt.optim.AdamW, {"amsgrad": True, "weight_decay": 0.3}),
+    (mt.optim.RMSprop, {"momentum": 0.5}),
+    (mt.optim.RMSprop, {"centered": True, "maximize": True}),
+    (mt.optim.Adagrad, {"initial_accumulator_value": 0.5, "maximize": True}),
+]
+FOREACH_IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(FOREACH_ALL)]
+
+
+def mixed_params():
+    """Parameters the foreach kernel takes (float32, float64, 0-d, empty, large) and ones it
+    hands back to the per-parameter path (float16, an F-ordered view)."""
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal(7),
+              np.array(0.5), np.zeros((0, 4), np.float32),
+              rng.standard_normal(3 * 65536 + 5).astype(np.float32),
+              rng.standard_normal((4, 2)).astype(np.float16),
+              np.asfortranarray(rng.standard_normal((3, 6)))]
+    return [mt.from_numpy(a.copy()).requires_grad_() for a in arrays]
+
+
+def run_steps(cls, kwargs, steps=4, **flags):
+    """Params after `steps` steps, each with fresh gradients, one parameter skipped on
+    the second step (so per-parameter step counts differ)."""
+    ps = mixed_params()
+    opt = cls(ps, **kwargs, **flags)
+    rng = np.random.default_rng(12)
+    for step in range(steps):
+        for i, p in enumerate(ps):
+            a = p.detach().numpy()
+            p.grad = None if (step == 1 and i == 1) else \
+                mt.from_numpy(rng.standard_normal(a.shape).astype(a.dtype))
+        opt.step()
+    return ps, opt
+
+
+@pytest.mark.parametrize("cls,kwargs", FOREACH_ALL, ids=FOREACH_IDS)
+def test_one_call_step_is_bit_identical_to_the_per_parameter_step(cls, kwargs, monkeypatch):
+    calls = []
+    module = sys.modules[cls.step.__module__]            # where step() finds its kernel
+    name = next(n for n in vars(module) if n.endswith("_step_foreach"))
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a: calls.append(1) or real(*a))
+    default, opt_default = run_steps(cls, kwargs)
+    assert len(calls) == 4                       # one kernel call per group and step
+    loop, opt_loop = run_steps(cls, kwargs, foreach=False)
+    assert len(calls) == 4                       # ... and none with foreach=False
+    for a, b in zip(default, loop):
+        assert a._version[0] == b._version[0]
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), strict=True)
+    for a, b in zip(opt_default.state.values(), opt_loop.state.values()):
+        for key in a:
+            np.testing.assert_array_equal(np.asarray(a[key].numpy()), np.asarray(b[key].numpy()))
+    fused, _ = run_steps(cls, kwargs, **({"fused": True} if cls is not mt.optim.RMSprop
+                                          else {"foreach": True}))
+    for a, b in zip(fused, loop):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), strict=True)
+
+
+@pytest.mark.parametrize("flags,one_call", [
+    ({}, True), ({"foreach": True}, True), ({"fused": True}, True),
+    ({"foreach": False}, False), ({"fused": False}, False),
+    ({"foreach": True, "fused": False}, True), ({"foreach": False, "fused": False}, False),
+])
+def test_foreach_and_fused_choose_the_path_like_pytorch(flags, one_call):
+    from microtorch.optim.optimizer import _one_call
+    assert _one_call({"foreach": None, "fused": None, **flags}) is one_call
+
+
+@pytest.mark.parametrize("cls", [mt.optim.SGD, mt.optim.Adam, mt.optim.AdamW,
+                                 mt.optim.Adagrad])
+def test_fused_is_validated_like_pytorch(cls):
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together."):
+        cls(params(), fused=True, foreach=True)
+    with pytest.raises(RuntimeError, match="`fused` does not support `differentiable`"):
+        cls(params(), fused=True, differentiable=True)
+    cls(params(), fused=False, foreach=True)
+    assert "fused" not in mt.optim.RMSprop(params()).defaults
+
+
+def test_adam_tensor_lr_with_foreach_is_refused_like_pytorch():
+    with pytest.raises(ValueError, match="lr as a Tensor is not supported for "
+                                         "capturable=False and foreach=True"):
+        mt.optim.Adam(params(), lr=mt.tensor(0.01), foreach=True)
+    mt.optim.Adam(params(), lr=mt.tensor(0.01))
+
+
+def test_foreach_kernels_skip_what_they_cannot_take_and_check_list_lengths():
+    p32, g32 = np.zeros(4, np.float32), np.ones(4, np.float32)
+    p16, g16 = np.zeros(4, np.float16), np.ones(4, np.float16)
+    strided = np.zeros(8)[::2]
+    short = np.zeros(3, np.float32)
+    skipped = K.sgd_step_foreach([p32, p16, strided, short], [g32, g16, np.ones(4), g32],
+                                 None, None, 0.5, 0.0, 0.0, 0.0, False, False)
+    assert skipped == [1, 2, 3]
+    np.testing.assert_array_equal(p32, -0.5)
+    for untouched in (p16, strided, short):
+        np.testing.assert_array_equal(untouched, 0)
+    with pytest.raises(ValueError, match="sgd_step_foreach: grads has 1 entries for 2 params"):
+        K.sgd_step_foreach([p32, p32], [g32], None, None, 0.1, 0.0, 0.0, 0.0, False, False)
+    with pytest.raises(ValueError, match="adam_step_foreach: 1 step counts for 2 params"):
+        K.adam_step_foreach([p32, p32], [g32, g32], [p32, p32], [p32, p32], None, [1.0],
+                            0.1, 0.9, 0.99, 1e-8, 0.0, False, False, False)
+    with pytest.raises(TypeError):
+        K.adagrad_step_foreach([p32], [g32], (p32,), [1.0], 0.1, 0.0, 0.0, 1e-10, False)
+    with pytest.raises(TypeError, match="centered needs grad_avgs"):
+        K.rmsprop_step_foreach([p32], [g32], [p32], None, None, 0.1, 0.9, 1e-8, 0.0, 0.0,
+                               True, False)
+    assert K.sgd_step_foreach([], [], None, None, 0.1, 0.0, 0.0, 0.0, False, False) == []

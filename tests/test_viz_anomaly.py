@@ -39,10 +39,10 @@ def test_to_dot_has_every_node_and_edge():
     dot = viz.to_dot(loss, params=dict(model.named_parameters()))
     assert dot.startswith("digraph microtorch {") and dot.rstrip().endswith("}")
     nodes = [line for line in dot.splitlines() if "[label=" in line and "shape=note" not in line]
-    # MseLoss, 2 x Addmm, Relu, 4 parameter leaves
-    assert len(nodes) == 8
+    # MseLoss, 2 x Addmm, Relu, 2 x TBackward0 (PyTorch's weight.t()), 4 parameter leaves
+    assert len(nodes) == 10
     edges = [line for line in dot.splitlines() if re.match(r"\s+n\d+ -> (n\d+|out);", line)]
-    assert len(edges) == 8               # 7 graph edges + the edge to the output box
+    assert len(edges) == 10              # 9 graph edges + the edge to the output box
     assert 'label="0.weight (4, 3) float32 requires_grad"' in dot
 
 
@@ -67,8 +67,9 @@ def test_next_functions_reach_accumulate_grad():
     y = (w * 3).sum()
     (mul, _), = y.grad_fn.next_functions
     assert mul.name() == "MulBackward0"
-    (acc, _), = mul.next_functions
+    (acc, _), number = mul.next_functions          # PyTorch's edges: w, then the number
     assert acc.name() == "AccumulateGrad" and acc.variable is w
+    assert number == (None, 0)
 
 
 def test_anomaly_mode_names_the_forward_op_and_line():

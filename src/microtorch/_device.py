@@ -42,9 +42,22 @@ def check_device(d) -> None:
     """Accept None or the CPU; raise like PyTorch without CUDA for anything else."""
     if d is None:
         return
-    d = device(d)
+    if not isinstance(d, (str, device, int)) or isinstance(d, bool):
+        raise TypeError(f"Expected a torch.device, a string or an int, but got "
+                        f"{type(d).__name__}")
+    d = device("cuda", d) if isinstance(d, int) else device(d)
     if d.type != "cpu":
         raise RuntimeError(
             f"microtorch runs on the CPU only: cannot use device '{d}'. "
             "Torch not compiled with CUDA enabled (use torch.cuda.is_available() to choose 'cpu')."
         )
+
+
+def set_default_device(device) -> None:
+    """Set the device factories use by default: only the CPU (or None, the CPU) exists."""
+    check_device(device)
+
+
+def get_default_device() -> device:
+    """The device factories use by default: always the CPU."""
+    return CPU

@@ -15,11 +15,16 @@ import numpy as np
 class dtype:
     """A tensor element type (`microtorch.float32`, ...)."""
 
-    __slots__ = ("name", "np", "is_floating_point", "itemsize", "_category")
+    __slots__ = ("name", "np", "is_floating_point", "itemsize", "_category", "scalar_name",
+                 "c_name")
 
-    def __init__(self, name: str, np_dtype: type) -> None:
+    def __init__(self, name: str, np_dtype: type, scalar_name: str, c_name: str) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
+        self.scalar_name = scalar_name
+        """PyTorch's ScalarType name, as its messages print it ('Float', 'Long')."""
+        self.c_name = c_name
+        """The C++ type name PyTorch's exact-dtype errors print ('float', 'long int')."""
         self.is_floating_point = self.np.kind == "f"
         self.itemsize = self.np.itemsize
         self._category = {"b": 0, "u": 1, "i": 1, "f": 2}[self.np.kind]
@@ -32,15 +37,15 @@ class dtype:
 
 
 
-float16 = half = dtype("float16", np.float16)
-float32 = float = dtype("float32", np.float32)
-float64 = double = dtype("float64", np.float64)
-uint8 = dtype("uint8", np.uint8)
-int8 = dtype("int8", np.int8)
-int16 = short = dtype("int16", np.int16)
-int32 = int = dtype("int32", np.int32)
-int64 = long = dtype("int64", np.int64)
-bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
+float16 = half = dtype("float16", np.float16, "Half", "c10::Half")
+float32 = float = dtype("float32", np.float32, "Float", "float")
+float64 = double = dtype("float64", np.float64, "Double", "double")
+uint8 = dtype("uint8", np.uint8, "Byte", "unsigned char")
+int8 = dtype("int8", np.int8, "Char", "signed char")
+int16 = short = dtype("int16", np.int16, "Short", "short int")
+int32 = int = dtype("int32", np.int32, "Int", "int")
+int64 = long = dtype("int64", np.int64, "Long", "long int")
+bool = dtype("bool", np.bool_, "Bool", "bool")  # noqa: A001 - PyTorch's name
 
 _FROM_NUMPY = {d.np: d for d in (float16, float32, float64, uint8, int8, int16, int32, int64, bool)}
 _default = float32
@@ -55,6 +60,18 @@ def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
             f"can't convert np.ndarray of type numpy.{np_dtype}. The only supported types are: "
             "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
         ) from None
+
+
+def scalar_name(np_dtype: np.dtype) -> str:
+    """PyTorch's ScalarType name of a numpy dtype ('Float', 'Long'), as messages print it."""
+    d = _FROM_NUMPY.get(np_dtype)
+    return d.scalar_name if d is not None else str(np_dtype)
+
+
+def c_name(np_dtype: np.dtype) -> str:
+    """The C++ type name of a numpy dtype, as PyTorch's exact-dtype errors print it."""
+    d = _FROM_NUMPY.get(np_dtype)
+    return d.c_name if d is not None else str(np_dtype)
 
 
 def to_numpy_dtype(d) -> np.dtype:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -63,23 +64,62 @@ def _array_from_data(data, dtype=None) -> np.ndarray:
         raise TypeError(f"new(): invalid data type '{arr.dtype if arr is not None else data}'")
     if dtype is not None:
         return arr.astype(_dtype.to_numpy_dtype(dtype), copy=False)
-    if arr.dtype.kind == "f" and not _has_numpy_floats(data):
-        arr = arr.astype(_dtype.default_np())
-    elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
-        arr = arr.astype(np.int64)
+    if not _has_own_dtype(data):
+        arr = arr.astype(_inferred_dtype(data), copy=False)
     _dtype.from_numpy_dtype(arr.dtype)
     return arr
 
 
-def _has_numpy_floats(data) -> bool:
-    """True when the float dtype came from numpy arrays/scalars or tensors, not Python floats."""
-    if isinstance(data, (np.floating, np.ndarray)):
-        return True
-    if isinstance(data, Tensor):
-        return True
-    if isinstance(data, (list, tuple)) and data:
-        return _has_numpy_floats(data[0])
-    return False
+def _has_own_dtype(data) -> bool:
+    """True for objects that carry a numpy dtype (numpy scalars, array-likes such as a
+    pandas Series): their dtype is kept, as PyTorch does."""
+    return isinstance(data, np.generic) or (
+        not isinstance(data, (list, tuple)) and
+        (hasattr(data, "__array__") or isinstance(getattr(data, "dtype", None), np.dtype)))
+
+
+def _inferred_dtype(data) -> np.dtype:
+    """PyTorch's dtype for nested sequences: the promotion of every element's dtype, where
+    Python floats count as the default dtype, ints as int64 and bools as bool, and numpy
+    scalars, arrays and tensors as their own dtype."""
+    found: set = set()
+    _leaf_dtypes(data, found)
+    if not found:
+        return _dtype.default_np()
+    top = builtins.max(_dtype._CATEGORY[d.kind] for d in found)
+    result = None
+    for d in found:
+        if _dtype._CATEGORY[d.kind] == top:
+            result = d if result is None else np.promote_types(result, d)
+    return result
+
+
+_PY_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64)}
+
+
+def _leaf_dtypes(data, found: set) -> None:
+    if isinstance(data, (list, tuple, range)) or (
+            isinstance(data, Sequence) and not isinstance(data, (str, bytes))
+            and not _has_own_dtype(data)):
+        kinds = {type(v) for v in data}
+        if kinds <= {float, int, bool}:
+            found.update(_PY_DTYPES[k] if k is not float else _dtype.default_np() for k in kinds)
+            return
+        for v in data:
+            _leaf_dtypes(v, found)
+    elif isinstance(data, Tensor):
+        found.add(data._data.dtype)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        found.add(data.dtype)
+    elif isinstance(data, float):
+        found.add(_dtype.default_np())
+    elif type(data) in _PY_DTYPES:
+        found.add(_PY_DTYPES[type(data)])
+    elif _has_own_dtype(data):
+        found.add(np.asarray(data).dtype)
+    elif isinstance(data, numbers.Number):
+        found.add(_dtype.default_np() if isinstance(data, numbers.Real) and
+                  not isinstance(data, numbers.Integral) else np.dtype(np.int64))
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False,
@@ -172,20 +212,23 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return zeros(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return zeros(input._data.shape, dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return ones(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return ones(input._data.shape, dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return empty(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return empty(input._data.shape, dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
               requires_grad: bool = False) -> Tensor:
-    return full(input._data.shape, fill_value, dtype=dtype or input.dtype,
+    return full(input._data.shape, fill_value, dtype=dtype or input.dtype, device=device,
                 requires_grad=requires_grad)
 
 
@@ -205,12 +248,23 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     return _finish(data, requires_grad)
 
 
-def rand_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return rand(input._data.shape, dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return randn(input._data.shape, dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
+                 device=None, requires_grad: bool = False) -> Tensor:
+    """Integers from [low, high) in input's shape and dtype (`randint_like(x, high)` too)."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input._data.shape, dtype=dtype or input.dtype, device=device,
+                   requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,

@@ -8,6 +8,8 @@ Math lives in `microtorch.ops`; the methods here are thin entries to it.
 from __future__ import annotations
 
 import builtins
+import copy
+import warnings
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from ._size import Size
 class Tensor:
     """A multi-dimensional array that can record the operations made on it."""
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_base",
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_base",
                  "_grad_acc", "_retains_grad", "__weakref__", "__dict__")
 
     def __init__(self, *args) -> None:
@@ -32,12 +34,15 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data: np.ndarray) -> Tensor:
-        """Wrap an array without copying or checking (the ops' fast constructor)."""
+        """Wrap an array without copying (the ops' fast constructor). numpy returns scalars,
+        not 0-d arrays, from ufuncs on 0-d input: those become 0-d arrays, so that `_data`
+        is always an ndarray (writable, viewable)."""
         t = object.__new__(cls)
-        t._data = data
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t._requires_grad = False
         t.grad = None
         t.grad_fn = None
+        t._output_nr = 0
         t._version = [0]
         t._base = None
         t._grad_acc = None
@@ -143,8 +148,11 @@ class Tensor:
         self._data = new
 
     def detach(self) -> Tensor:
-        """A new leaf sharing storage (and the version counter) with this tensor."""
-        return self._view_of(self._data)
+        """A new leaf sharing storage (and the version counter) with this tensor. Not a view
+        for autograd (as in PyTorch): in-place ops on it may take operands requiring grad."""
+        t = Tensor._wrap(self._data)
+        t._version = self._version
+        return t
 
     def detach_(self) -> Tensor:
         """Make this tensor a leaf that does not require grad."""
@@ -182,16 +190,12 @@ class Tensor:
             from .autograd.node import grad_accumulator
 
             node = grad_accumulator(self)
-            self.__dict__.setdefault("_hooked_acc", node)
-        node.register_prehook(hook)
-        return _RemovableHandle(node, hook)
+        return node.register_prehook(hook)
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     # ---- conversion -----------------------------------------------------------------
     def item(self):
@@ -258,30 +262,32 @@ class Tensor:
     def type(self, dtype=None):
         """Without argument, PyTorch's type string ('torch.FloatTensor'); else convert."""
         if dtype is None:
-            names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}
-            return f"torch.{names[self.dtype.name]}Tensor"
+            return f"torch.{self.dtype.scalar_name}Tensor"
         return _ops_shape.to_dtype(self, dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
         return _ops_shape.to_dtype(self, other.dtype)
 
-    def new_tensor(self, data, dtype=None, requires_grad: bool = False) -> Tensor:
-        return _factories.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.tensor(data, dtype=dtype or self.dtype, device=device,
+                                 requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
-        return _factories.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.zeros(*size, dtype=dtype or self.dtype, device=device,
+                                requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
-        return _factories.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-        return _factories.full(size, fill_value, dtype=dtype or self.dtype,
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.ones(*size, dtype=dtype or self.dtype, device=device,
                                requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
-        return _factories.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_full(self, size, fill_value, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+        return _factories.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                               requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return _factories.empty(*size, dtype=dtype or self.dtype, device=device,
+                                requires_grad=requires_grad)
 
     # ---- Python protocol ------------------------------------------------------------
     def __repr__(self) -> str:
@@ -313,6 +319,8 @@ class Tensor:
         return builtins.bool(self._data.reshape(-1)[0])
 
     def __float__(self) -> builtins.float:
+        if self._requires_grad and _grad_mode.state.enabled:
+            _warn_scalar_of_grad()
         return builtins.float(self._scalar())
 
     def __int__(self) -> builtins.int:
@@ -342,8 +350,7 @@ class Tensor:
         if self.grad is not None:
             new.grad = self.grad.__deepcopy__(memo)
         for k, v in self.__dict__.items():
-            if k != "_hooked_acc":
-                new.__dict__[k] = __import__("copy").deepcopy(v, memo)
+            new.__dict__[k] = copy.deepcopy(v, memo)
         memo[id(self)] = new
         return new
 
@@ -390,6 +397,9 @@ class Tensor:
     def __mod__(self, other):
         return _ops_ar.remainder(self, other)
 
+    def __rmod__(self, other):
+        return _ops_ar.remainder(other, self)
+
     def __pow__(self, other):
         return _ops_ar.pow(self, other)
 
@@ -406,6 +416,8 @@ class Tensor:
         return _ops_ar.neg(self)
 
     def __pos__(self):
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
         return self
 
     def __abs__(self):
@@ -422,6 +434,10 @@ class Tensor:
 
     def __xor__(self, other):
         return _ops_cmp.bitwise(self, other, np.bitwise_xor)
+
+    __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
 
     def __iadd__(self, other):
         return _ops_inplace.add_(self, other)
@@ -460,13 +476,729 @@ class Tensor:
     gt = __gt__
     ge = __ge__
 
+    # ---- arithmetic ----------------------------------------------------------------------
+    def add(self, other, *, alpha=1):
+        """input + alpha * other."""
+        return _ops_ar.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        """input - alpha * other."""
+        return _ops_ar.sub(self, other, alpha=alpha)
+
+    def mul(self, other):
+        """input * other."""
+        return _ops_ar.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        """input / other (true division; `rounding_mode` 'trunc' or 'floor' as PyTorch)."""
+        return _ops_ar.div(self, other, rounding_mode=rounding_mode)
+
+    def neg(self):
+        """-input."""
+        return _ops_ar.neg(self)
+
+    def pow(self, exponent):
+        """input ** exponent (tensor or scalar exponent; a scalar base goes through `rpow`)."""
+        return _ops_ar.pow(self, exponent)
+
+    def maximum(self, other):
+        """Elementwise maximum (NaN propagates; ties share the gradient)."""
+        return _ops_ar.maximum(self, other)
+
+    def minimum(self, other):
+        """Elementwise minimum (NaN propagates; ties share the gradient)."""
+        return _ops_ar.minimum(self, other)
+
+    def floor_divide(self, other):
+        """input // other (not differentiable, as in PyTorch)."""
+        return _ops_ar.floor_divide(self, other)
+
+    def remainder(self, other):
+        """input % other with the sign of the divisor (Python's and PyTorch's convention)."""
+        return _ops_ar.remainder(self, other)
+
+    # ---- unary ---------------------------------------------------------------------------
+    def exp(self):
+        """e ** input, elementwise."""
+        return _ops_un.exp(self)
+
+    def log(self):
+        """Natural logarithm, elementwise (-inf at 0, NaN below)."""
+        return _ops_un.log(self)
+
+    def log1p(self):
+        """log(1 + input), accurate for small input."""
+        return _ops_un.log1p(self)
+
+    def sqrt(self):
+        """Square root, elementwise (NaN below 0)."""
+        return _ops_un.sqrt(self)
+
+    def abs(self):
+        """|input| (gradient 0 at 0, as PyTorch)."""
+        return _ops_un.abs(self)
+
+    def square(self):
+        """input ** 2."""
+        return _ops_un.square(self)
+
+    def sign(self):
+        """-1, 0 or 1 by the sign of each element (not differentiable: gradient zero)."""
+        return _ops_un.sign(self)
+
+    def clamp(self, min=None, max=None):
+        """Limit every element to [min, max]; the gradient passes where min <= x <= max."""
+        return _ops_un.clamp(self, min, max)
+
+    # ---- activation ----------------------------------------------------------------------
+    def relu(self):
+        """max(input, 0) elementwise; NaN stays NaN."""
+        return _ops_act.relu(self)
+
+    def sigmoid(self):
+        """1 / (1 + exp(-input)), computed without overflow at either end."""
+        return _ops_act.sigmoid(self)
+
+    def tanh(self):
+        """Hyperbolic tangent, elementwise."""
+        return _ops_act.tanh(self)
+
+    def softmax(self, dim=None, dtype=None):
+        """exp(x) / sum(exp(x)) along `dim` (max-shifted, so large inputs do not overflow)."""
+        return _ops_act.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim=None, dtype=None):
+        """log(softmax(x)) along `dim`, computed directly (stable for large |x|)."""
+        return _ops_act.log_softmax(self, dim, dtype)
+
+    def logsumexp(self, dim, keepdim=False, *, keepdims=None):
+        """log(sum(exp(x))) over `dim`, max-shifted for stability."""
+        return _ops_act.logsumexp(self, dim, keepdim, keepdims=keepdims)
+
+    # ---- reduction -----------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        """Sum over `dim` (all elements by default). Integer and bool tensors sum to int64."""
+        return _ops_red.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        """Arithmetic mean over `dim` (floating tensors only, as PyTorch)."""
+        return _ops_red.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        """Variance over `dim`, with Bessel's correction by default (correction=1)."""
+        return _ops_red.var(self, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
+                           **({} if correction is None else {"correction": correction}))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        """Standard deviation over `dim`, with Bessel's correction by default."""
+        return _ops_red.std(self, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
+                           **({} if correction is None else {"correction": correction}))
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The largest element; with `dim`, (values, indices) along it; with a tensor, maximum."""
+        return _ops_red.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The smallest element; with `dim`, (values, indices) along it; with a tensor, minimum."""
+        return _ops_red.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        """Maximum over `dim` (all dims for ()); ties share the gradient evenly."""
+        return _ops_red.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        """Minimum over `dim` (all dims for ()); ties share the gradient evenly."""
+        return _ops_red.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Index of the largest element (over all elements, or along `dim`)."""
+        return _ops_red.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Index of the smallest element (over all elements, or along `dim`)."""
+        return _ops_red.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def any(self, dim=None, keepdim=False, *, keepdims=None):
+        """True where any element (along `dim`) is non-zero."""
+        return _ops_red.any(self, dim, keepdim, keepdims=keepdims)
+
+    def all(self, dim=None, keepdim=False, *, keepdims=None):
+        """True where every element (along `dim`) is non-zero."""
+        return _ops_red.all(self, dim, keepdim, keepdims=keepdims)
+
+    # ---- shape ---------------------------------------------------------------------------
+    def reshape(self, *shape):
+        """The same elements in a new shape (a view when possible, else a copy); -1 is inferred."""
+        if not shape:
+            raise TypeError('reshape() missing 1 required positional arguments: "shape"')
+        return _ops_shape.reshape(self, *shape)
+
+    def view(self, *shape):
+        """The same storage seen with a new shape; raises when the strides do not allow it."""
+        if not shape:
+            raise TypeError('view() received an invalid combination of arguments - got ()')
+        return _ops_shape.view(self, *shape)
+
+    def view_as(self, other):
+        return _ops_shape.view_as(self, other)
+
+    def reshape_as(self, other):
+        return _ops_shape.reshape_as(self, other)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dims start_dim..end_dim into one."""
+        return _ops_shape.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        """Split one dim into `sizes`."""
+        return _ops_shape.unflatten(self, dim, sizes)
+
+    def permute(self, *dims):
+        """Reorder the dims (a view)."""
+        if not dims:
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
+        return _ops_shape.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        """Swap two dims (a view)."""
+        return _ops_shape.transpose(self, dim0, dim1)
+
+    def swapaxes(self, dim0, dim1):
+        """Swap two dims (a view)."""
+        return _ops_shape.swapaxes(self, dim0, dim1)
+
+    def t(self):
+        """Transpose a matrix (a 0-d or 1-d tensor is returned as is)."""
+        return _ops_shape.t(self)
+
+    def unsqueeze(self, dim):
+        """Insert a size-1 dim at `dim`."""
+        return _ops_shape.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None):
+        """Remove size-1 dims (all of them, or those in `dim`)."""
+        return _ops_shape.squeeze(self, dim)
+
+    def expand(self, *sizes):
+        """Broadcast to a larger shape without copying (-1 keeps a dim)."""
+        if not sizes:
+            raise TypeError('expand() missing 1 required positional arguments: "size"')
+        return _ops_shape.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _ops_shape.expand_as(self, other)
+
+    def repeat(self, *repeats):
+        """Tile the tensor `repeats` times along each dim (copies)."""
+        if not repeats:
+            raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
+        return _ops_shape.repeat(self, *repeats)
+
+    # ---- matmul --------------------------------------------------------------------------
+    def matmul(self, other):
+        """Matrix product with numpy/PyTorch semantics for 1-D, 2-D and batched operands."""
+        return _ops_mm.matmul(self, other)
+
+    def mm(self, mat2):
+        """Product of two matrices (2-D only)."""
+        return _ops_mm.mm(self, mat2)
+
+    def bmm(self, mat2):
+        """Batched product of two 3-D tensors with equal batch sizes."""
+        return _ops_mm.bmm(self, mat2)
+
+    def dot(self, other):
+        """Inner product of two 1-D tensors of the same length."""
+        return _ops_mm.dot(self, other)
+
+    # ---- inplace -------------------------------------------------------------------------
+    def add_(self, other, *, alpha=1):
+        """t += alpha * other."""
+        return _ops_inplace.add_(self, other, alpha=alpha)
+
+    def sub_(self, other, *, alpha=1):
+        """t -= alpha * other."""
+        return _ops_inplace.sub_(self, other, alpha=alpha)
+
+    def mul_(self, other):
+        """t *= other."""
+        return _ops_inplace.mul_(self, other)
+
+    def div_(self, other):
+        """t /= other (true division; t must be floating)."""
+        return _ops_inplace.div_(self, other)
+
+    def zero_(self):
+        """Set every element to 0."""
+        return _ops_inplace.zero_(self)
+
+    def fill_(self, value):
+        """Set every element to `value`."""
+        return _ops_inplace.fill_(self, value)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy `src` (broadcast, cast to t's dtype) into t."""
+        return _ops_inplace.copy_(self, src, non_blocking)
+
+    def clamp_(self, min=None, max=None):
+        """Limit t's elements to [min, max] in place."""
+        return _ops_inplace.clamp_(self, min, max)
+
+    def clip_(self, min=None, max=None):
+        """Limit t's elements to [min, max] in place."""
+        return _ops_inplace.clip_(self, min, max)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with samples from U(a, b)."""
+        return _ops_inplace.uniform_(self, a, b, generator=generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with samples from N(mean, std**2)."""
+        return _ops_inplace.normal_(self, mean, std, generator=generator)
+
+    # ---- comparison ----------------------------------------------------------------------
+    def isnan(self):
+        return _ops_cmp.isnan(self)
+
+    def isinf(self):
+        return _ops_cmp.isinf(self)
+
+    def isfinite(self):
+        return _ops_cmp.isfinite(self)
+
+    def equal(self, other):
+        """True if both tensors have the same shape and elements."""
+        return _ops_cmp.equal(self, other)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True if |input - other| <= atol + rtol * |other| everywhere."""
+        return _ops_cmp.allclose(self, other, rtol, atol, equal_nan)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops_cmp.isclose(self, other, rtol, atol, equal_nan)
+
+    def logical_not(self):
+        """True where input is zero (a bool tensor, for any input dtype)."""
+        return _ops_cmp.logical_not(self)
+
+    def bitwise_not(self):
+        """~input: logical not for bool tensors, bitwise not for integers."""
+        return _ops_cmp.bitwise_not(self)
+
+    # ---- join ----------------------------------------------------------------------------
+    def nonzero(self, *, as_tuple=False):
+        """Indices of the non-zero elements: an (n, ndim) int64 tensor, or a tuple of 1-D ones."""
+        return _ops_join.nonzero(self, as_tuple=as_tuple)
+
+    multiply = mul
+    clip = clamp
+    divide = div
+    true_divide = div
+    subtract = sub
+    negative = neg
+    absolute = abs
+
+    def where(self, condition, other):
+        """self where condition is True, other elsewhere."""
+        return _ops_join.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        """Elements where the bool `mask` is True replaced by `value` (a number or 0-d tensor)."""
+        return _ops_mask.masked_fill(self, mask, value)
+
+    # ---- split, order, scan, counting, sampling (ops/split, sort, scan, histogram, sampling)
+    def split(self, split_size, dim=0):
+        """Pieces of `split_size` elements along `dim` (or of the sizes in a list)."""
+        return _ops_split.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces of equal size (the last may be smaller) along `dim`."""
+        return _ops_split.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        """The slices along `dim`, each without that dim."""
+        return _ops_split.unbind(self, dim)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices) sorted along `dim`; NaN counts as the largest value."""
+        return _ops_sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        """Indices that sort the tensor along `dim`."""
+        return _ops_sort.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest (or smallest) elements along `dim`."""
+        return _ops_sort.topk(self, k, dim, largest, sorted)
+
+    def flip(self, *dims):
+        """A copy reversed along `dims` (ints, or one list of them)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = dims[0]
+        return _ops_sort.flip(self, dims)
+
+    def fliplr(self):
+        """Reverse dim 1."""
+        return _ops_sort.fliplr(self)
+
+    def flipud(self):
+        """Reverse dim 0."""
+        return _ops_sort.flipud(self)
+
+    def roll(self, shifts, dims=None):
+        """Elements shifted cyclically along `dims` (the flattened tensor without dims)."""
+        return _ops_sort.roll(self, shifts, dims)
+
+    def cumsum(self, dim, *, dtype=None):
+        """Running sums along `dim`."""
+        return _ops_scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None):
+        """Running products along `dim`."""
+        return _ops_scan.cumprod(self, dim, dtype=dtype)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None, keepdims=None):
+        """Product of all elements, or along `dim`."""
+        return _ops_scan.prod(self, dim, keepdim, dtype=dtype, keepdims=keepdims)
+
+    def histc(self, bins=100, min=0, max=0):
+        """Counts in `bins` equal bins over [min, max] (the data's range when equal)."""
+        return _ops_hist.histc(self, bins, min, max)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):
+        """(hist, bin_edges) of the elements."""
+        return _ops_hist.histogram(self, bins, range=range, weight=weight, density=density)
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each non-negative integer occurs (or its summed weights)."""
+        return _ops_hist.bincount(self, weights, minlength)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """Category indices drawn with the weights in each row."""
+        return _ops_sample.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """1 with probability self (or `p`) per element, else 0."""
+        return _ops_sample.bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 1 with probability `p` (a number or a tensor), else 0."""
+        return _ops_sample.bernoulli_(self, p, generator=generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Fill with samples from the exponential distribution of rate `lambd`."""
+        return _ops_sample.exponential_(self, lambd, generator=generator)
+
+    def random_(self, *args, generator=None, **kwargs):
+        """Fill with integers from [from, to) (`random_(to)`, or the dtype's full range)."""
+        return _ops_sample.random_(self, *args, generator=generator, **kwargs)
+
+    # ---- pointwise math, masks, norms (ops/pointwise, masking, linalg) ------------------
+    def sin(self):
+        """Sine, elementwise (radians)."""
+        return _ops_pw.sin(self)
+
+    def sin_(self):
+        """In-place sin."""
+        return _ops_pw.sin_(self)
+
+    def cos(self):
+        """Cosine, elementwise (radians)."""
+        return _ops_pw.cos(self)
+
+    def cos_(self):
+        """In-place cos."""
+        return _ops_pw.cos_(self)
+
+    def tan(self):
+        """Tangent, elementwise (radians)."""
+        return _ops_pw.tan(self)
+
+    def tan_(self):
+        """In-place tan."""
+        return _ops_pw.tan_(self)
+
+    def asin(self):
+        """Arcsine, elementwise."""
+        return _ops_pw.asin(self)
+
+    def asin_(self):
+        """In-place asin."""
+        return _ops_pw.asin_(self)
+
+    def acos(self):
+        """Arccosine, elementwise."""
+        return _ops_pw.acos(self)
+
+    def acos_(self):
+        """In-place acos."""
+        return _ops_pw.acos_(self)
+
+    def atan(self):
+        """Arctangent, elementwise."""
+        return _ops_pw.atan(self)
+
+    def atan_(self):
+        """In-place atan."""
+        return _ops_pw.atan_(self)
+
+    def sinh(self):
+        """Hyperbolic sine, elementwise."""
+        return _ops_pw.sinh(self)
+
+    def sinh_(self):
+        """In-place sinh."""
+        return _ops_pw.sinh_(self)
+
+    def cosh(self):
+        """Hyperbolic cosine, elementwise."""
+        return _ops_pw.cosh(self)
+
+    def cosh_(self):
+        """In-place cosh."""
+        return _ops_pw.cosh_(self)
+
+    def asinh(self):
+        """Inverse hyperbolic sine, elementwise."""
+        return _ops_pw.asinh(self)
+
+    def asinh_(self):
+        """In-place asinh."""
+        return _ops_pw.asinh_(self)
+
+    def acosh(self):
+        """Inverse hyperbolic cosine, elementwise."""
+        return _ops_pw.acosh(self)
+
+    def acosh_(self):
+        """In-place acosh."""
+        return _ops_pw.acosh_(self)
+
+    def atanh(self):
+        """Inverse hyperbolic tangent, elementwise."""
+        return _ops_pw.atanh(self)
+
+    def atanh_(self):
+        """In-place atanh."""
+        return _ops_pw.atanh_(self)
+
+    def log10(self):
+        """Base-10 logarithm, elementwise."""
+        return _ops_pw.log10(self)
+
+    def log10_(self):
+        """In-place log10."""
+        return _ops_pw.log10_(self)
+
+    def log2(self):
+        """Base-2 logarithm, elementwise."""
+        return _ops_pw.log2(self)
+
+    def log2_(self):
+        """In-place log2."""
+        return _ops_pw.log2_(self)
+
+    def exp2(self):
+        """2 ** self, elementwise."""
+        return _ops_pw.exp2(self)
+
+    def exp2_(self):
+        """In-place exp2."""
+        return _ops_pw.exp2_(self)
+
+    def expm1(self):
+        """exp(self) - 1, accurate for small values."""
+        return _ops_pw.expm1(self)
+
+    def expm1_(self):
+        """In-place expm1."""
+        return _ops_pw.expm1_(self)
+
+    def reciprocal(self):
+        """1 / self, elementwise."""
+        return _ops_pw.reciprocal(self)
+
+    def reciprocal_(self):
+        """In-place reciprocal."""
+        return _ops_pw.reciprocal_(self)
+
+    def rsqrt(self):
+        """1 / sqrt(self), elementwise."""
+        return _ops_pw.rsqrt(self)
+
+    def rsqrt_(self):
+        """In-place rsqrt."""
+        return _ops_pw.rsqrt_(self)
+
+    def erf(self):
+        """The Gauss error function, elementwise."""
+        return _ops_pw.erf(self)
+
+    def erf_(self):
+        """In-place erf."""
+        return _ops_pw.erf_(self)
+
+    def erfc(self):
+        """1 - erf(self), elementwise."""
+        return _ops_pw.erfc(self)
+
+    def erfc_(self):
+        """In-place erfc."""
+        return _ops_pw.erfc_(self)
+
+    def floor(self):
+        """Largest integer <= self (zero gradient)."""
+        return _ops_pw.floor(self)
+
+    def floor_(self):
+        """In-place floor."""
+        return _ops_pw.floor_(self)
+
+    def ceil(self):
+        """Smallest integer >= self (zero gradient)."""
+        return _ops_pw.ceil(self)
+
+    def ceil_(self):
+        """In-place ceil."""
+        return _ops_pw.ceil_(self)
+
+    def trunc(self):
+        """self rounded toward zero (zero gradient)."""
+        return _ops_pw.trunc(self)
+
+    def trunc_(self):
+        """In-place trunc."""
+        return _ops_pw.trunc_(self)
+
+    def fix(self):
+        """self rounded toward zero (trunc's alias)."""
+        return _ops_pw.fix(self)
+
+    def fix_(self):
+        """In-place fix."""
+        return _ops_pw.fix_(self)
+
+    def frac(self):
+        """self - trunc(self)."""
+        return _ops_pw.frac(self)
+
+    def frac_(self):
+        """In-place frac."""
+        return _ops_pw.frac_(self)
+
+    def round(self, *, decimals=0):
+        """Round half to even, at `decimals` decimal places (zero gradient)."""
+        return _ops_pw.round(self, decimals=decimals)
+
+    def round_(self, *, decimals=0):
+        """In-place round."""
+        return _ops_pw.round_(self, decimals=decimals)
+
+    def atan2(self, other):
+        """Elementwise angle of the point (other, self), in (-pi, pi]."""
+        return _ops_pw.atan2(self, other)
+
+    def atan2_(self, other):
+        """In-place atan2."""
+        return _ops_pw.atan2_(self, other)
+
+    def hypot(self, other):
+        """sqrt(self**2 + other**2), elementwise."""
+        return _ops_pw.hypot(self, other)
+
+    def hypot_(self, other):
+        """In-place hypot."""
+        return _ops_pw.hypot_(self, other)
+
+    def logaddexp(self, other):
+        """log(exp(self) + exp(other)), elementwise."""
+        return _ops_pw.logaddexp(self, other)
+
+    def fmod(self, other):
+        """Remainder of self / other with the sign of self."""
+        return _ops_pw.fmod(self, other)
+
+    def fmod_(self, other):
+        """In-place fmod."""
+        return _ops_pw.fmod_(self, other)
+
+    def clamp_min(self, min):
+        """max(self, min), elementwise."""
+        return _ops_pw.clamp_min(self, min)
+
+    def clamp_min_(self, min):
+        """In-place clamp_min."""
+        return _ops_pw.clamp_min_(self, min)
+
+    def clamp_max(self, max):
+        """min(self, max), elementwise."""
+        return _ops_pw.clamp_max(self, max)
+
+    def clamp_max_(self, max):
+        """In-place clamp_max."""
+        return _ops_pw.clamp_max_(self, max)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self): linear interpolation."""
+        return _ops_pw.lerp(self, end, weight)
+
+    def lerp_(self, end, weight):
+        """In-place lerp."""
+        return _ops_pw.lerp_(self, end, weight)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 * tensor2."""
+        return _ops_pw.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        """In-place addcmul."""
+        return _ops_pw.addcmul_(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 / tensor2."""
+        return _ops_pw.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        """In-place addcdiv."""
+        return _ops_pw.addcdiv_(self, tensor1, tensor2, value=value)
+
+    def tril(self, diagonal=0):
+        """Lower triangle of the last two dims (j - i <= diagonal), zeros elsewhere."""
+        return _ops_mask.tril(self, diagonal)
+
+    def tril_(self, diagonal=0):
+        """In-place tril."""
+        return _ops_mask.tril_(self, diagonal)
+
+    def triu(self, diagonal=0):
+        """Upper triangle of the last two dims (j - i >= diagonal), zeros elsewhere."""
+        return _ops_mask.triu(self, diagonal)
+
+    def triu_(self, diagonal=0):
+        """In-place triu."""
+        return _ops_mask.triu_(self, diagonal)
+
+    def masked_fill_(self, mask, value):
+        """Set the elements where the bool `mask` is True to `value`, in place."""
+        return _ops_mask.masked_fill_(self, mask, value)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """Vector norm of order p over `dim` ('fro': the 2-norm; 'nuc': nuclear norm)."""
+        return _ops_linalg.norm(self, p, dim, keepdim, dtype=dtype)
+
     @property
     def T(self) -> Tensor:
         return _ops_shape.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
-        return _ops_shape.transpose(self, -2, -1)
+        """The last two dims swapped; a 0-d tensor is returned as is (as PyTorch does)."""
+        if self._data.ndim == 1:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               "Got 1-D tensor.")
+        return self if self._data.ndim == 0 else _ops_shape.transpose(self, -2, -1)
 
 
 def parse_to_args(args: tuple, kwargs: dict):
@@ -493,26 +1225,28 @@ def parse_to_args(args: tuple, kwargs: dict):
     return dtype, copy
 
 
-class _RemovableHandle:
-    """What `register_hook` returns: `.remove()` unregisters the hook."""
-
-    def __init__(self, node, hook) -> None:
-        self.node, self.hook = node, hook
-
-    def remove(self) -> None:
-        if self.node.pre_hooks and self.hook in self.node.pre_hooks:
-            self.node.pre_hooks.remove(self.hook)
-
-
 def _init(t: Tensor, data: np.ndarray) -> None:
     t._data = data
     t._requires_grad = False
     t.grad = None
     t.grad_fn = None
+    t._output_nr = 0
     t._version = [0]
     t._base = None
     t._grad_acc = None
     t._retains_grad = False
+
+
+_scalar_warning = {"given": False}
+
+
+def _warn_scalar_of_grad() -> None:
+    """PyTorch's warning for float() of a tensor that requires grad: once per process."""
+    if _scalar_warning["given"]:
+        return
+    _scalar_warning["given"] = True
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                  "unexpected behavior.\nConsider using tensor.detach() first.", stacklevel=3)
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -521,14 +1255,28 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+from . import autograd as _autograd  # noqa: E402
+from .autograd import function as _function  # noqa: E402
+from .autograd import grad_mode as _grad_mode  # noqa: E402
+
+_function.Tensor = Tensor
+
 from . import _factories, _formatting  # noqa: E402
+from .ops import activation as _ops_act  # noqa: E402
 from .ops import arithmetic as _ops_ar  # noqa: E402
 from .ops import comparison as _ops_cmp  # noqa: E402
+from .ops import histogram as _ops_hist  # noqa: E402
 from .ops import indexing as _ops_index  # noqa: E402
 from .ops import inplace as _ops_inplace  # noqa: E402
+from .ops import join as _ops_join  # noqa: E402
+from .ops import linalg as _ops_linalg  # noqa: E402
+from .ops import masking as _ops_mask  # noqa: E402
 from .ops import matmul as _ops_mm  # noqa: E402
+from .ops import pointwise as _ops_pw  # noqa: E402
+from .ops import reduction as _ops_red  # noqa: E402
+from .ops import sampling as _ops_sample  # noqa: E402
+from .ops import scan as _ops_scan  # noqa: E402
 from .ops import shape as _ops_shape  # noqa: E402
+from .ops import sort as _ops_sort  # noqa: E402
+from .ops import split as _ops_split  # noqa: E402
 from .ops import unary as _ops_un  # noqa: E402
-from .ops.methods import install as _install_methods  # noqa: E402
-
-_install_methods(Tensor)

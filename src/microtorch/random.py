@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _device
+from ._device import check_device
+
 _DEFAULT_SEED = 67280421310721
 
 
@@ -15,7 +18,8 @@ class Generator:
     """A random stream; pass it as `generator=` to factories, `random_split`, `DataLoader`."""
 
     def __init__(self, device: str = "cpu") -> None:
-        self.device = device
+        check_device(device)
+        self.device = _device.device(device)
         self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed: int) -> Generator:
@@ -67,5 +71,10 @@ def set_rng_state(state: dict) -> None:
 
 
 def rng(generator: Generator | None = None) -> np.random.Generator:
-    """The numpy stream to draw from."""
-    return (generator or default_generator).rng
+    """The numpy stream to draw from (`generator`'s, else the default generator's)."""
+    if generator is None:
+        return default_generator.rng
+    if not isinstance(generator, Generator):
+        raise TypeError(f"argument 'generator' must be torch.Generator, not "
+                        f"{type(generator).__name__}")
+    return generator.rng

@@ -24,8 +24,8 @@ def _names(params) -> dict:
 
 
 def _label(node: Node, names: dict) -> str:
-    shape = tuple(node.shape)
-    dtype = str(node.dtype)
+    shape = tuple(node._shape)
+    dtype = str(node._dtype)
     if isinstance(node, AccumulateGrad):
         name = names.get(id(node.variable))
         head = f"{name} " if name else "leaf "

@@ -1,9 +1,11 @@
-# Argument checks shared by the Python-facing kernels.
+# Argument checks of the Python-facing kernels, in Python: the slow path.
 #
-# Every `def` kernel runs these while it still holds the GIL, so a bad call
-# raises an ordinary Python exception before any pointer is touched.  They are
-# `cdef inline` functions in a .pxd: each module compiles its own copy and no
-# module imports another at run time for them.
+# A kernel first takes its arrays in C (_args.pxd).  Only when those C checks
+# refuse a call does it run these, which raise the ordinary Python exception
+# naming the kernel and the argument (TypeError for dtypes, ValueError for
+# shapes and layouts) before any pointer is touched.  They are `cdef inline`
+# functions in a .pxd: each module compiles its own copy and no module imports
+# another at run time for them.
 
 cdef enum:
     F32 = 1
@@ -65,6 +67,13 @@ cdef inline int check_contiguous(str kernel, tuple names, tuple arrays) except -
         if a is not None and not a.flags.c_contiguous:
             raise ValueError(f"{kernel}: {name.rstrip('?')} must be C-contiguous "
                              f"(got strides {a.strides} for shape {a.shape})")
+    return 0
+
+
+cdef inline int check_writable(str kernel, str name, object a) except -1:
+    """Raise ValueError if an output array is read-only."""
+    if a is not None and not a.flags.writeable:
+        raise ValueError(f"{kernel}: {name} is read-only")
     return 0
 
 

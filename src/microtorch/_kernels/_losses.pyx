@@ -12,23 +12,160 @@ Conventions shared by every kernel here:
   backward kernel.
 * Sums are taken in double, in fixed blocks whose partial sums are added in
   order, so a result does not depend on how many threads ran.
+
+Arguments are checked in C (_args.pxd); only a refused call runs the Python
+checks that raise the error (TypeError for dtypes, ValueError for shapes and
+layouts, IndexError for a class index out of range).
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport fabs, fabsf
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
+from microtorch._kernels._args cimport (
+    MT_ABSENT, MT_F32, MT_F64, MT_I64, MT_IN, MT_OUT, is_1d, is_1d_or_absent, is_2d, mt_args,
+    mt_args_init, mt_args_release, mt_same, mt_take,
+)
 from microtorch._kernels._checks cimport (
     F32, PARALLEL_MIN, REDUCE_MEAN, REDUCE_NONE, REDUCE_SUM,
-    check_contiguous, check_ndim, check_reduction, check_shape, check_target,
+    check_contiguous, check_ndim, check_reduction, check_shape, check_target, check_writable,
     float_kind, reduced_len,
 )
 from microtorch._kernels._fmath cimport (
-    f_exp, f_log, f_log1p, f_log1pexp_neg_abs, f_sigmoid, log_softmax_row,
+    exp_span, f_abs, f_exp, f_log, f_log1p, log_softmax_rows, row_sum, sigmoid_span,
+    softplus_neg_span,
 )
 from microtorch._kernels._threads cimport num_threads
+
+cdef extern from *:
+    """
+    /* The common pointwise losses (no weight, no pos_weight) as single fused loops,
+       compiled for AVX2 and AVX-512 besides the baseline (MT_MULTIVERSION, _fmath.pxd).
+       Forward: the sum of the terms (in double; `omp simd` splits it over vector lanes
+       in an order fixed by the build), each term also stored to out unless out is NULL.
+       Backward: d loss / d x times the incoming gradient, g[i] or, when g is NULL, s. */
+    #define MT_LOSS_SPANS(T, S, SIGMOID, LOG1PEXP)                                   \\
+    MT_MULTIVERSION static double mt_mse_sum_##S(const T* x, const T* t, T* out,   \\
+                                                 Py_ssize_t n) {                   \\
+        double acc = 0;                                                            \\
+        if (out) {                                                                 \\
+            _Pragma("omp simd reduction(+:acc)")                                   \\
+            for (Py_ssize_t i = 0; i < n; i++) {                                   \\
+                T d = x[i] - t[i];                                                 \\
+                out[i] = d * d;                                                    \\
+                acc += d * d;                                                      \\
+            }                                                                      \\
+        } else {                                                                   \\
+            _Pragma("omp simd reduction(+:acc)")                                   \\
+            for (Py_ssize_t i = 0; i < n; i++) {                                   \\
+                T d = x[i] - t[i];                                                 \\
+                acc += d * d;                                                      \\
+            }                                                                      \\
+        }                                                                          \\
+        return acc;                                                                \\
+    }                                                                              \\
+    MT_MULTIVERSION static double mt_bcel_sum_##S(const T* x, const T* t, T* out,  \\
+                                                  Py_ssize_t n) {                  \\
+        double acc = 0;                                                            \\
+        if (out) {                                                                 \\
+            _Pragma("omp simd reduction(+:acc)")                                   \\
+            for (Py_ssize_t i = 0; i < n; i++) {                                   \\
+                T v = x[i];                                                        \\
+                out[i] = ((T)1 - t[i]) * v + ((v < 0 ? -v : (T)0) + LOG1PEXP(v));  \\
+                acc += out[i];                                                     \\
+            }                                                                      \\
+        } else {                                                                   \\
+            _Pragma("omp simd reduction(+:acc)")                                   \\
+            for (Py_ssize_t i = 0; i < n; i++) {                                   \\
+                T v = x[i];                                                        \\
+                acc += ((T)1 - t[i]) * v + ((v < 0 ? -v : (T)0) + LOG1PEXP(v));    \\
+            }                                                                      \\
+        }                                                                          \\
+        return acc;                                                                \\
+    }                                                                              \\
+    MT_MULTIVERSION static void mt_mse_grad_##S(const T* x, const T* t,            \\
+                                                const T* g, T s, T* out,           \\
+                                                Py_ssize_t n) {                    \\
+        if (g) {                                                                   \\
+            _Pragma("omp simd")                                                    \\
+            for (Py_ssize_t i = 0; i < n; i++) out[i] = (T)2 * (x[i] - t[i]) * g[i]; \\
+        } else {                                                                   \\
+            _Pragma("omp simd")                                                    \\
+            for (Py_ssize_t i = 0; i < n; i++) out[i] = (T)2 * (x[i] - t[i]) * s;  \\
+        }                                                                          \\
+    }                                                                              \\
+    MT_MULTIVERSION static void mt_bcel_grad_##S(const T* x, const T* t,           \\
+                                                 const T* g, T s, T* out,          \\
+                                                 Py_ssize_t n) {                   \\
+        if (g) {                                                                   \\
+            _Pragma("omp simd")                                                    \\
+            for (Py_ssize_t i = 0; i < n; i++)                                     \\
+                out[i] = (SIGMOID(x[i]) - t[i]) * g[i];                            \\
+        } else {                                                                   \\
+            _Pragma("omp simd")                                                    \\
+            for (Py_ssize_t i = 0; i < n; i++)                                     \\
+                out[i] = (SIGMOID(x[i]) - t[i]) * s;                               \\
+        }                                                                          \\
+    }
+
+    MT_LOSS_SPANS(float, f, mt_sigmoidf, mt_log1pexpf)
+    MT_LOSS_SPANS(double, d, mt_sigmoid, mt_log1pexp)
+    """
+    double mt_mse_sum_f(const float* x, const float* t, float* out, Py_ssize_t n) noexcept nogil
+    double mt_mse_sum_d(const double* x, const double* t, double* out,
+                        Py_ssize_t n) noexcept nogil
+    double mt_bcel_sum_f(const float* x, const float* t, float* out, Py_ssize_t n) noexcept nogil
+    double mt_bcel_sum_d(const double* x, const double* t, double* out,
+                         Py_ssize_t n) noexcept nogil
+    void mt_mse_grad_f(const float* x, const float* t, const float* g, float s, float* out,
+                       Py_ssize_t n) noexcept nogil
+    void mt_mse_grad_d(const double* x, const double* t, const double* g, double s,
+                       double* out, Py_ssize_t n) noexcept nogil
+    void mt_bcel_grad_f(const float* x, const float* t, const float* g, float s, float* out,
+                        Py_ssize_t n) noexcept nogil
+    void mt_bcel_grad_d(const double* x, const double* t, const double* g, double s,
+                        double* out, Py_ssize_t n) noexcept nogil
+
+
+cdef inline bint _fused_sum(Loss loss, const floating* x, const floating* t, floating* out,
+                            Py_ssize_t n, double* total) noexcept nogil:
+    """The sum of an unweighted MSE or BCE-with-logits span by its fused loop (True), or
+    False for the other losses (the general path)."""
+    if loss == MSE:
+        if floating is float:
+            total[0] = mt_mse_sum_f(x, t, out, n)
+        else:
+            total[0] = mt_mse_sum_d(x, t, out, n)
+        return True
+    if loss == BCE_LOGITS:
+        if floating is float:
+            total[0] = mt_bcel_sum_f(x, t, out, n)
+        else:
+            total[0] = mt_bcel_sum_d(x, t, out, n)
+        return True
+    return False
+
+
+cdef inline bint _fused_grad(Loss loss, const floating* x, const floating* t,
+                             const floating* g, floating s, floating* out,
+                             Py_ssize_t n) noexcept nogil:
+    """The gradient of an unweighted MSE or BCE-with-logits span by its fused loop (True),
+    or False for the other losses (the general path)."""
+    if loss == MSE:
+        if floating is float:
+            mt_mse_grad_f(x, t, g, s, out, n)
+        else:
+            mt_mse_grad_d(x, t, g, s, out, n)
+        return True
+    if loss == BCE_LOGITS:
+        if floating is float:
+            mt_bcel_grad_f(x, t, g, s, out, n)
+        else:
+            mt_bcel_grad_d(x, t, g, s, out, n)
+        return True
+    return False
+
 
 REDUCTION_NONE = REDUCE_NONE
 REDUCTION_MEAN = REDUCE_MEAN
@@ -53,78 +190,122 @@ cdef inline const floating* _at(const floating* p, Py_ssize_t i) noexcept nogil:
     return p + i if p != NULL else NULL
 
 
-cdef inline floating* _at_out(floating* p, Py_ssize_t i) noexcept nogil:
-    return p + i if p != NULL else NULL
-
-
 cdef inline floating _div(floating v, double divisor) noexcept nogil:
     """v / divisor for a reduction; divisor 1 (none, sum) leaves v untouched."""
     return v if divisor == 1 else <floating>(v / divisor)
 
 
+cdef inline bint _valid_reduction(int reduction) noexcept:
+    return reduction == REDUCE_NONE or reduction == REDUCE_MEAN or reduction == REDUCE_SUM
+
+
 # ============================================================ pointwise losses
+# Each loss is computed block by block (BLOCK elements, in cache): one plain loop
+# per loss kind writes the block's terms, optional passes multiply them by the
+# weights (and, backward, by the incoming gradient), and the forward sums the
+# block in double.  The loss kind and every optional argument are tested once per
+# block, outside the loops, so each loop is a branch-free stream gcc vectorises
+# (docs/kernels.md has the vectorizer's report).
 
 cdef inline floating _clamped_log(floating v) noexcept nogil:
     """PyTorch's BCE clamps each log at -100 (NaN stays NaN)."""
     return -100 if v < -100 else v
 
 
-cdef inline floating _sign(floating v) noexcept nogil:
-    """sign(v) with sign(0) = sign(NaN) = 0, as torch.sign."""
-    return (v > 0) - (v < 0)
-
-
-cdef inline floating _loss_point(Loss loss, floating x, floating t, floating pw) noexcept nogil:
-    """Unweighted loss of one element; pw is pos_weight (1 when absent)."""
-    cdef floating d
+cdef void _terms(Loss loss, const floating* x, const floating* t, const floating* pw,
+                 floating* v, Py_ssize_t n) noexcept nogil:
+    """v[i] = the unweighted loss of element i, for n <= BLOCK; pw (pos_weight) is NULL
+    when absent.  v may alias x or t (the vectorised softplus goes to a scratch block).
+    Constants are typed `floating` (`one`), so float32 stays float32 arithmetic."""
+    cdef Py_ssize_t i
+    cdef floating d, xi, ti, one = 1
+    cdef floating e[BLOCK]
     if loss == MSE:
-        d = x - t
-        return d * d
-    if loss == L1:
-        if floating is float:
-            return fabsf(x - t)
+        for i in range(n):
+            d = x[i] - t[i]
+            v[i] = d * d
+    elif loss == L1:
+        for i in range(n):
+            v[i] = f_abs(x[i] - t[i])
+    elif loss == BCE:                      # libm's log: scalar, but BCE is rarely hot
+        for i in range(n):
+            xi = x[i]
+            ti = t[i]
+            v[i] = (ti - one) * _clamped_log(f_log1p(-xi)) - ti * _clamped_log(f_log(xi))
+    else:                                  # BCE with logits: (1 - t) x + softplus(-x),
+        softplus_neg_span(x, e, n)         # softplus times (1 + (pw - 1) t) with pos_weight
+        if pw == NULL:
+            for i in range(n):
+                v[i] = (one - t[i]) * x[i] + e[i]
         else:
-            return fabs(x - t)
-    if loss == BCE:
-        return (t - 1) * _clamped_log(f_log1p(-x)) - t * _clamped_log(f_log(x))
-    # BCE with logits: (1 - t) x + (1 + (pw - 1) t) softplus(-x),
-    # softplus(-x) = max(-x, 0) + log(1 + e^-|x|) never overflows.
-    return (1 - t) * x + (1 + (pw - 1) * t) * ((-x if x < 0 else 0) + f_log1pexp_neg_abs(x))
+            for i in range(n):
+                ti = t[i]
+                v[i] = (one - ti) * x[i] + (one + (pw[i] - one) * ti) * e[i]
 
 
-cdef inline floating _grad_point(Loss loss, floating x, floating t, floating pw) noexcept nogil:
-    """d loss / d x of one element, before the incoming gradient and weight."""
-    cdef floating d
+cdef void _grads(Loss loss, const floating* x, const floating* t, const floating* pw,
+                 floating* v, Py_ssize_t n) noexcept nogil:
+    """v[i] = d loss_i / d x_i, unweighted and before the incoming gradient, for
+    n <= BLOCK; v may alias x or t (the vectorised sigmoid goes to a scratch block)."""
+    cdef Py_ssize_t i
+    cdef floating d, xi, ti, p, one = 1, two = 2
+    cdef floating e[BLOCK]
     if loss == MSE:
-        return 2 * (x - t)
-    if loss == L1:
-        return _sign(x - t)
-    if loss == BCE:
-        d = (1 - x) * x
-        return (x - t) / (BCE_EPS if d < BCE_EPS else d)
-    return (pw * t + 1 - t) * f_sigmoid(x) - pw * t
+        for i in range(n):
+            v[i] = two * (x[i] - t[i])
+    elif loss == L1:                       # sign(d), 0 at 0 and NaN (torch.sign)
+        for i in range(n):
+            d = x[i] - t[i]
+            v[i] = (d > 0) - (d < 0)
+    elif loss == BCE:
+        for i in range(n):
+            xi = x[i]
+            d = (one - xi) * xi
+            v[i] = (xi - t[i]) / (<floating>BCE_EPS if d < BCE_EPS else d)
+    else:                                  # BCE with logits: sigmoid(x) - t, or
+        sigmoid_span(x, e, n)              # (pw t + 1 - t) sigmoid(x) - pw t
+        if pw == NULL:
+            for i in range(n):
+                v[i] = e[i] - t[i]
+        else:
+            for i in range(n):
+                ti = t[i]
+                p = pw[i] * ti
+                v[i] = (p + one - ti) * e[i] - p
 
 
-cdef double _loss_span(Loss loss, const floating* x, const floating* t, const floating* w,
-                       const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
-    """Sum of n weighted losses; each is also written to out unless out is NULL."""
-    cdef double total = 0
-    cdef floating value
+cdef inline void _mul(floating* v, const floating* w, Py_ssize_t n) noexcept nogil:
+    """v *= w, elementwise."""
     cdef Py_ssize_t i
     for i in range(n):
-        value = _loss_point(loss, x[i], t[i], pw[i] if pw != NULL else 1)
-        if w != NULL:
-            value = value * w[i]
-        if out != NULL:
-            out[i] = value
-        total += value
-    return total
+        v[i] = v[i] * w[i]
+
+
+cdef inline void _scale(floating* v, floating c, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        v[i] = v[i] * c
+
+
+cdef double _loss_block(Loss loss, const floating* x, const floating* t, const floating* w,
+                        const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
+    """Sum (in double) of n <= BLOCK weighted losses; each is written to out unless NULL."""
+    cdef floating scratch[BLOCK]
+    cdef floating* v = out if out != NULL else scratch
+    cdef double total
+    if w == NULL and pw == NULL and _fused_sum(loss, x, t, out, n, &total):
+        return total
+    _terms(loss, x, t, pw, v, n)
+    if w != NULL:
+        _mul(v, w, n)
+    return row_sum(v, n)
 
 
 cdef double _loss_total(Loss loss, const floating* x, const floating* t, const floating* w,
                         const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
-    """_loss_span over BLOCK-sized pieces, in parallel when n is large."""
-    cdef Py_ssize_t nblocks = (n + BLOCK - 1) // BLOCK, blk, start, size
+    """The sum of all n losses: block sums added in block order (threads only change
+    who computes a block, not the result); blocks spread over threads when n is large."""
+    cdef Py_ssize_t nblocks = (n + BLOCK - 1) // BLOCK, blk, start
     cdef int threads = num_threads()
     cdef double total = 0
     cdef double* partial = NULL
@@ -133,50 +314,51 @@ cdef double _loss_total(Loss loss, const floating* x, const floating* t, const f
     if partial == NULL:
         for blk in range(nblocks):
             start = blk * BLOCK
-            size = min(BLOCK, n - start)
-            total += _loss_span(loss, x + start, t + start, _at(w, start), _at(pw, start),
-                                _at_out(out, start), size)
+            total += _loss_block(loss, x + start, t + start, _at(w, start), _at(pw, start),
+                                 out + start if out != NULL else NULL, min(BLOCK, n - start))
         return total
     for blk in prange(nblocks, num_threads=threads, schedule="static"):
         start = blk * BLOCK
-        size = min(BLOCK, n - start)
-        partial[blk] = _loss_span(loss, x + start, t + start, _at(w, start), _at(pw, start),
-                                  _at_out(out, start), size)
+        partial[blk] = _loss_block(loss, x + start, t + start, _at(w, start), _at(pw, start),
+                                   out + start if out != NULL else NULL, min(BLOCK, n - start))
     for blk in range(nblocks):
         total += partial[blk]
     free(partial)
     return total
 
 
-cdef void _grad_span(Loss loss, const floating* g, Py_ssize_t g_step, double divisor,
-                     const floating* x, const floating* t, const floating* w,
-                     const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
-    """out[i] = dloss/dx[i] * g * w[i] / divisor; g_step is 1 (reduction none) or 0."""
-    cdef Py_ssize_t i
-    cdef floating value
-    for i in range(n):
-        value = _grad_point(loss, x[i], t[i], pw[i] if pw != NULL else 1) * g[i * g_step]
-        if w != NULL:
-            value = value * w[i]
-        out[i] = _div(value, divisor)
-
-
-cdef void _grad_all(Loss loss, const floating* g, Py_ssize_t g_step, double divisor,
-                    const floating* x, const floating* t, const floating* w,
-                    const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
-    """_grad_span over the whole buffer, one chunk per thread when large."""
-    cdef int threads = num_threads()
-    cdef Py_ssize_t chunk, c, start, size
-    if n < PARALLEL_MIN or threads == 1:
-        _grad_span(loss, g, g_step, divisor, x, t, w, pw, out, n)
+cdef void _grad_block(Loss loss, const floating* g, floating scale, const floating* x,
+                      const floating* t, const floating* w, const floating* pw,
+                      floating* out, Py_ssize_t n) noexcept nogil:
+    """out = dloss/dx * incoming * w for n elements: the incoming gradient is g[i]
+    (reduction none) or, when g is NULL, the scalar `scale` (grad / n for mean)."""
+    if w == NULL and pw == NULL and _fused_grad(loss, x, t, g, scale, out, n):
         return
-    chunk = (n + threads - 1) // threads
-    for c in prange(threads, num_threads=threads, schedule="static"):
-        start = c * chunk
-        size = min(chunk, n - start)
-        if size > 0:
-            _grad_span(loss, g + start * g_step, g_step, divisor, x + start, t + start,
-                       _at(w, start), _at(pw, start), out + start, size)
+    _grads(loss, x, t, pw, out, n)
+    if g != NULL:
+        _mul(out, g, n)
+    if w != NULL:
+        _mul(out, w, n)
+    if g == NULL:
+        _scale(out, scale, n)
+
+
+cdef void _grad_all(Loss loss, const floating* g, floating scale, const floating* x,
+                    const floating* t, const floating* w, const floating* pw,
+                    floating* out, Py_ssize_t n) noexcept nogil:
+    """_grad_block over the whole buffer, in blocks; blocks spread over threads when large."""
+    cdef Py_ssize_t nblocks = (n + BLOCK - 1) // BLOCK, blk, start
+    cdef int threads = num_threads()
+    if n < PARALLEL_MIN or threads == 1:
+        for blk in range(nblocks):
+            start = blk * BLOCK
+            _grad_block(loss, _at(g, start), scale, x + start, t + start, _at(w, start),
+                        _at(pw, start), out + start, min(BLOCK, n - start))
+        return
+    for blk in prange(nblocks, num_threads=threads, schedule="static"):
+        start = blk * BLOCK
+        _grad_block(loss, _at(g, start), scale, x + start, t + start, _at(w, start),
+                    _at(pw, start), out + start, min(BLOCK, n - start))
 
 
 cdef Py_ssize_t _first_outside_unit(const floating* x, Py_ssize_t n) noexcept nogil:
@@ -188,93 +370,125 @@ cdef Py_ssize_t _first_outside_unit(const floating* x, Py_ssize_t n) noexcept no
     return -1
 
 
-cdef int _pointwise_forward_typed(str kernel, Loss loss, const floating[::1] x,
-                                  const floating[::1] t, const floating[::1] w,
-                                  const floating[::1] pw, floating[::1] out,
-                                  int reduction) except -1:
-    cdef Py_ssize_t n = x.shape[0], bad = -1
+cdef double _forward_total(Loss loss, const floating* x, const floating* t,
+                           const floating* w, const floating* pw, floating* out,
+                           Py_ssize_t n) except? -1:
+    """Check BCE's input range, then the sum of the losses (out: per-element, or NULL)."""
+    cdef Py_ssize_t bad = -1
     cdef double total
-    cdef const floating* w_p = &w[0] if w is not None and n > 0 else NULL
-    cdef const floating* pw_p = &pw[0] if pw is not None and n > 0 else NULL
-    if n > 0:
-        if loss == BCE:
-            with nogil:
-                bad = _first_outside_unit(&x[0], n)
-            if bad >= 0:                    # PyTorch's wording, word for word
-                raise ValueError("all elements of input should be between 0 and 1")
+    if loss == BCE:
         with nogil:
-            total = _loss_total(loss, &x[0], &t[0], w_p, pw_p,
-                                &out[0] if reduction == REDUCE_NONE else NULL, n)
-    else:
-        total = 0
-    if reduction == REDUCE_MEAN:
-        out[0] = <floating>(total / n)      # 0 / 0 is NaN, as torch's mean of nothing
-    elif reduction == REDUCE_SUM:
-        out[0] = <floating>total
-    return 0
-
-
-cdef int _pointwise_backward_typed(Loss loss, const floating[::1] g, const floating[::1] x,
-                                   const floating[::1] t, const floating[::1] w,
-                                   const floating[::1] pw, floating[::1] out,
-                                   int reduction) except -1:
-    cdef Py_ssize_t n = x.shape[0]
-    cdef double divisor = n if reduction == REDUCE_MEAN else 1
-    if n == 0:
-        return 0
+            bad = _first_outside_unit(x, n)
+        if bad >= 0:                        # PyTorch's wording, word for word
+            raise ValueError("all elements of input should be between 0 and 1")
     with nogil:
-        _grad_all(loss, &g[0], 1 if reduction == REDUCE_NONE else 0, divisor, &x[0], &t[0],
-                  &w[0] if w is not None else NULL, &pw[0] if pw is not None else NULL,
-                  &out[0], n)
-    return 0
+        total = _loss_total(loss, x, t, w, pw, out, n)
+    return total
 
 
-cdef int _check_pointwise(str kernel, tuple names, tuple arrays, Py_ssize_t n) except -1:
-    """All arguments flat, C-contiguous and of length n (None allowed for optionals)."""
+cdef int _explain_pointwise(str kernel, tuple names, tuple arrays, int reduction,
+                            int flat_index) except -1:
+    """The slow path, run only when the C checks refused a call: raise its error.
+
+    `arrays` hold the per-element arrays, and at `flat_index` the reduced one (out in
+    forward, grad in backward), whose length depends on the reduction."""
+    check_reduction(kernel, reduction)
+    float_kind(kernel, names, arrays)
     for name, a in zip(names, arrays):
         check_ndim(kernel, name, a, 1)
     check_contiguous(kernel, names, arrays)
-    for name, a in zip(names, arrays):
+    n = arrays[1].shape[0] if flat_index == 0 else arrays[0].shape[0]
+    for i, (name, a) in enumerate(zip(names, arrays)):
         if a is not None:
-            check_shape(kernel, name, a.shape, (n,))
-    return 0
+            check_shape(kernel, name, a.shape, (reduced_len(reduction, n) if i == flat_index
+                                                else n,))
+    check_writable(kernel, "out", arrays[len(arrays) - 1])
+    raise TypeError(f"{kernel}: unsupported arrays (dtype or memory layout)")
 
 
 cdef int _pointwise_forward(str kernel, Loss loss, input, target, weight, pos_weight, out,
                             int reduction) except -1:
-    check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("input", "target", "weight?", "pos_weight?", "out"),
-                      (input, target, weight, pos_weight, out))
-    check_ndim(kernel, "input", input, 1)
-    n = input.shape[0]
-    _check_pointwise(kernel, ("input", "target", "weight?", "pos_weight?"),
-                     (input, target, weight, pos_weight), n)
-    _check_pointwise(kernel, ("out",), (out,), reduced_len(reduction, n))
-    if kind == F32:
-        _pointwise_forward_typed[float](kernel, loss, input, target, weight, pos_weight, out,
-                                        reduction)
-    else:
-        _pointwise_forward_typed[double](kernel, loss, input, target, weight, pos_weight, out,
-                                         reduction)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t n
+    cdef double total
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, input, MT_IN), mt_take(&v, 1, target, MT_IN)),
+                       mt_same(mt_same(mt_take(&v, 2, weight, MT_IN),
+                                       mt_take(&v, 3, pos_weight, MT_IN)),
+                               mt_take(&v, 4, out, MT_OUT)))
+        n = v.view[0].shape[0] if v.view[0].ndim == 1 else -1
+        if (kind != MT_F32 and kind != MT_F64 or n < 0 or not _valid_reduction(reduction)
+                or not is_1d(&v.view[1], n) or not is_1d_or_absent(&v.view[2], n)
+                or not is_1d_or_absent(&v.view[3], n)
+                or not is_1d(&v.view[4], n if reduction == REDUCE_NONE else 1)):
+            _explain_pointwise(kernel, ("input", "target", "weight?", "pos_weight?", "out"),
+                               (input, target, weight, pos_weight, out), reduction, 4)
+        if kind == MT_F32:
+            total = _forward_total(loss, <const float*>v.view[0].buf,
+                                   <const float*>v.view[1].buf, <const float*>v.view[2].buf,
+                                   <const float*>v.view[3].buf,
+                                   <float*>v.view[4].buf if reduction == REDUCE_NONE else NULL,
+                                   n)
+        else:
+            total = _forward_total(loss, <const double*>v.view[0].buf,
+                                   <const double*>v.view[1].buf, <const double*>v.view[2].buf,
+                                   <const double*>v.view[3].buf,
+                                   <double*>v.view[4].buf if reduction == REDUCE_NONE else NULL,
+                                   n)
+        if reduction != REDUCE_NONE:
+            if reduction == REDUCE_MEAN:
+                total = total / n               # 0 / 0 is NaN, as torch's mean of nothing
+            if kind == MT_F32:
+                (<float*>v.view[4].buf)[0] = <float>total
+            else:
+                (<double*>v.view[4].buf)[0] = total
+    finally:
+        mt_args_release(&v)
     return 0
 
 
 cdef int _pointwise_backward(str kernel, Loss loss, grad, input, target, weight, pos_weight,
                              out, int reduction) except -1:
-    check_reduction(kernel, reduction)
-    kind = float_kind(kernel, ("grad", "input", "target", "weight?", "pos_weight?", "out"),
-                      (grad, input, target, weight, pos_weight, out))
-    check_ndim(kernel, "input", input, 1)
-    n = input.shape[0]
-    _check_pointwise(kernel, ("input", "target", "weight?", "pos_weight?", "out"),
-                     (input, target, weight, pos_weight, out), n)
-    _check_pointwise(kernel, ("grad",), (grad,), reduced_len(reduction, n))
-    if kind == F32:
-        _pointwise_backward_typed[float](loss, grad, input, target, weight, pos_weight, out,
-                                         reduction)
-    else:
-        _pointwise_backward_typed[double](loss, grad, input, target, weight, pos_weight, out,
-                                          reduction)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t n
+    cdef double scale = 1
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, grad, MT_IN), mt_take(&v, 1, input, MT_IN)),
+                       mt_same(mt_same(mt_take(&v, 2, target, MT_IN),
+                                       mt_take(&v, 3, weight, MT_IN)),
+                               mt_same(mt_take(&v, 4, pos_weight, MT_IN),
+                                       mt_take(&v, 5, out, MT_OUT))))
+        n = v.view[1].shape[0] if v.view[1].ndim == 1 else -1
+        if (kind != MT_F32 and kind != MT_F64 or n < 0 or not _valid_reduction(reduction)
+                or not is_1d(&v.view[0], n if reduction == REDUCE_NONE else 1)
+                or not is_1d(&v.view[2], n) or not is_1d_or_absent(&v.view[3], n)
+                or not is_1d_or_absent(&v.view[4], n) or not is_1d(&v.view[5], n)):
+            _explain_pointwise(kernel, ("grad", "input", "target", "weight?", "pos_weight?",
+                                        "out"),
+                               (grad, input, target, weight, pos_weight, out), reduction, 0)
+        if n == 0:
+            return 0
+        if reduction != REDUCE_NONE:            # one incoming value, times 1/n for mean
+            scale = (<float*>v.view[0].buf)[0] if kind == MT_F32 else (<double*>v.view[0].buf)[0]
+            if reduction == REDUCE_MEAN:
+                scale = scale / n
+        with nogil:
+            if kind == MT_F32:
+                _grad_all(loss, <const float*>v.view[0].buf if reduction == REDUCE_NONE else NULL,
+                          <float>scale, <const float*>v.view[1].buf,
+                          <const float*>v.view[2].buf, <const float*>v.view[3].buf,
+                          <const float*>v.view[4].buf, <float*>v.view[5].buf, n)
+            else:
+                _grad_all(loss, <const double*>v.view[0].buf if reduction == REDUCE_NONE else NULL,
+                          scale, <const double*>v.view[1].buf,
+                          <const double*>v.view[2].buf, <const double*>v.view[3].buf,
+                          <const double*>v.view[4].buf, <double*>v.view[5].buf, n)
+    finally:
+        mt_args_release(&v)
     return 0
 
 
@@ -353,9 +567,9 @@ cdef void _ce_block(const floating* logits, const int64_t* target, const floatin
     sums.loss = 0
     sums.smooth = 0
     sums.denom = 0
+    log_softmax_rows(logits + r0 * C, log_probs + r0 * C, r1 - r0, C)
     for i in range(r0, r1):
         lp = log_probs + i * C
-        log_softmax_row(logits + i * C, lp, C)
         cls = target[i]
         if cls == ignore_index:
             if out != NULL:
@@ -393,10 +607,10 @@ cdef void _ce_prob_block(const floating* logits, const floating* target, const f
     sums.loss = 0
     sums.smooth = 0
     sums.denom = r1 - r0
+    log_softmax_rows(logits + r0 * C, log_probs + r0 * C, r1 - r0, C)
     for i in range(r0, r1):
         lp = log_probs + i * C
         t = target + i * C
-        log_softmax_row(logits + i * C, lp, C)
         acc = 0
         for j in range(C):
             t_j = t[j] * (1 - eps) + eps / C if eps > 0 else t[j]
@@ -466,11 +680,10 @@ cdef void _ce_backward_rows(const floating* grad, Py_ssize_t g_step, const float
     cdef Py_ssize_t i, j
     cdef int64_t cls
     cdef floating g, a, b, s
-    cdef const floating* lp
     cdef floating* o
-    for i in range(r0, r1):
-        lp = log_probs + i * C
-        o = out + i * C
+    exp_span(log_probs + r0 * C, out + r0 * C, (r1 - r0) * C)   # one vectorised span;
+    for i in range(r0, r1):                                      # in place if out aliases
+        o = out + i * C                                          # log_probs
         g = grad[i * g_step]
         cls = target[i]
         a = 0
@@ -483,10 +696,10 @@ cdef void _ce_backward_rows(const floating* grad, Py_ssize_t g_step, const float
         s = a + b * <floating>weight_sum
         if weight != NULL:
             for j in range(C):
-                o[j] = f_exp(lp[j]) * s - b * weight[j]
+                o[j] = o[j] * s - b * weight[j]
         else:
             for j in range(C):
-                o[j] = f_exp(lp[j]) * s - b
+                o[j] = o[j] * s - b
         if cls != ignore_index:
             o[cls] = o[cls] - a
 
@@ -522,6 +735,7 @@ cdef bint _parallel_rows(Py_ssize_t N, Py_ssize_t C) noexcept nogil:
     return N * C >= PARALLEL_MIN and N > 1 and num_threads() > 1
 
 
+
 # ------------------------------------------------------------ checks for rows
 
 cdef int _check_rows(str kernel, tuple names, tuple arrays, Py_ssize_t N, Py_ssize_t C) except -1:
@@ -549,28 +763,60 @@ cdef int _check_label_smoothing(str kernel, double eps) except -1:
     return 0
 
 
-cdef int _check_class_targets(str kernel, const int64_t[::1] target, Py_ssize_t C,
+cdef int _explain_rows(str kernel, int reduction, double eps, tuple row_names, tuple rows,
+                       target, weight, str flat_name, flat, tuple float_names,
+                       tuple float_arrays, tuple outputs) except -1:
+    """The slow path of the cross-entropy and NLL kernels, run only when the C checks
+    refused a call: raise its error.
+
+    `rows` are the (N, C) arrays (the first defines N and C), `target` the (N,) int64
+    class indices or None, `flat` the per-sample array (out in forward, grad in backward),
+    `float_names`/`float_arrays` every float argument, `outputs` the arrays written."""
+    check_reduction(kernel, reduction)
+    _check_label_smoothing(kernel, eps)
+    float_kind(kernel, float_names, float_arrays)
+    check_ndim(kernel, row_names[0], rows[0], 2)
+    N, C = rows[0].shape
+    _check_rows(kernel, row_names, rows, N, C)
+    if target is not None:
+        check_target(kernel, target)
+        check_shape(kernel, "target", target.shape, (N,))
+    _check_flat(kernel, "weight", weight, C)
+    _check_flat(kernel, flat_name, flat, reduced_len(reduction, N))
+    for a in outputs:
+        check_writable(kernel, "out", a)
+    raise TypeError(f"{kernel}: unsupported arrays (dtype or memory layout)")
+
+
+cdef inline bint _rows_ok(int kind, int reduction, double eps) noexcept:
+    """The scalar arguments and the float kind of a row kernel are valid."""
+    return (kind == MT_F32 or kind == MT_F64) and _valid_reduction(reduction) \
+        and 0.0 <= eps <= 1.0
+
+
+cdef int _check_class_targets(const int64_t* target, Py_ssize_t N, Py_ssize_t C,
                               long ignore_index) except -1:
-    cdef Py_ssize_t bad = -1, n = target.shape[0]
-    if n > 0:
+    """Raise IndexError for a class index outside [0, C) (other than ignore_index)."""
+    cdef Py_ssize_t bad = -1
+    if N > 0:
         with nogil:
-            bad = _first_bad_target(&target[0], n, C, ignore_index)
+            bad = _first_bad_target(target, N, C, ignore_index)
     if bad >= 0:
         raise IndexError(f"Target {target[bad]} is out of bounds.")
     return 0
 
 
-cdef double _weight_sum(const floating[::1] weight, Py_ssize_t C):
+cdef double _weight_sum(const floating* weight, Py_ssize_t C) noexcept nogil:
     cdef double total = 0
     cdef Py_ssize_t j
-    if weight is None:
+    if weight == NULL:
         return C
     for j in range(C):
         total += weight[j]
     return total
 
 
-cdef inline double _reduced(RowSums s, double eps, Py_ssize_t C, int reduction):
+cdef inline double _reduced(RowSums s, double eps, Py_ssize_t C, int reduction) noexcept nogil:
     """The mean or sum loss from row sums, combined as torch does."""
     cdef double nll, smooth
     if reduction == REDUCE_MEAN:
@@ -586,40 +832,19 @@ cdef inline double _reduced(RowSums s, double eps, Py_ssize_t C, int reduction):
 
 # ------------------------------------------------- class-index cross-entropy
 
-cdef double _ce_forward_typed(const floating[:, ::1] logits, const int64_t[::1] target,
-                              const floating[::1] weight, long ignore_index, floating eps,
-                              floating[:, ::1] log_probs, floating[::1] out, int reduction):
-    cdef Py_ssize_t N = logits.shape[0], C = logits.shape[1]
+cdef double _ce_forward_typed(const floating* logits, const int64_t* target,
+                              const floating* weight, long ignore_index, floating eps,
+                              floating* log_probs, floating* out, int reduction,
+                              Py_ssize_t N, Py_ssize_t C) noexcept nogil:
     cdef RowSums sums
-    cdef const floating* w = &weight[0] if weight is not None and C > 0 else NULL
-    with nogil:
-        sums = _ce_rows(False, &logits[0, 0] if N * C > 0 else NULL, &target[0] if N > 0 else NULL,
-                        NULL, w, ignore_index, eps, &log_probs[0, 0] if N * C > 0 else NULL,
-                        &out[0] if reduction == REDUCE_NONE and N > 0 else NULL, N, C)
+    cdef bint has_data = N > 0 and C > 0
+    sums = _ce_rows(False, logits if has_data else NULL, target if N > 0 else NULL, NULL,
+                    weight if C > 0 else NULL, ignore_index, eps,
+                    log_probs if has_data else NULL,
+                    out if reduction == REDUCE_NONE and N > 0 else NULL, N, C)
     if reduction != REDUCE_NONE:
         out[0] = <floating>_reduced(sums, eps, C, reduction)
     return sums.denom
-
-
-cdef int _check_class_call(str kernel, int reduction, tuple row_names, tuple rows, target,
-                           weight, long ignore_index, str flat_name, flat,
-                           tuple float_names, tuple float_arrays) except -1:
-    """Shared checks of the class-index kernels (cross-entropy, NLL); returns the float kind.
-
-    `rows` are the (N, C) arrays (the first defines N and C), `flat` the per-sample array
-    (out in forward, grad in backward), `float_names`/`float_arrays` every float argument.
-    """
-    check_reduction(kernel, reduction)
-    kind = float_kind(kernel, float_names, float_arrays)
-    check_ndim(kernel, row_names[0], rows[0], 2)
-    N, C = rows[0].shape
-    _check_rows(kernel, row_names, rows, N, C)
-    check_target(kernel, target)
-    check_shape(kernel, "target", target.shape, (N,))
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, flat_name, flat, reduced_len(reduction, N))
-    _check_class_targets(kernel, target, C, ignore_index)
-    return kind
 
 
 def cross_entropy_forward(logits, target, weight, long ignore_index, double label_smoothing,
@@ -631,40 +856,63 @@ def cross_entropy_forward(logits, target, weight, long ignore_index, double labe
     whose target is not ignore_index (their count when weight is None).
     Semantics follow torch.nn.functional.cross_entropy, label_smoothing included.
     """
-    kernel = "cross_entropy_forward"
-    _check_label_smoothing(kernel, label_smoothing)
-    kind = _check_class_call(kernel, reduction, ("logits", "log_probs"), (logits, log_probs),
-                             target, weight, ignore_index, "out", out,
-                             ("logits", "weight?", "log_probs", "out"),
-                             (logits, weight, log_probs, out))
-    if kind == F32:
-        return _ce_forward_typed[float](logits, target, weight, ignore_index, label_smoothing,
-                                        log_probs, out, reduction)
-    return _ce_forward_typed[double](logits, target, weight, ignore_index, label_smoothing,
-                                     log_probs, out, reduction)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t N = -1, C = -1
+    cdef double denom
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, logits, MT_IN), mt_take(&v, 2, weight, MT_IN)),
+                       mt_same(mt_take(&v, 3, log_probs, MT_OUT), mt_take(&v, 4, out, MT_OUT)))
+        if v.view[0].ndim == 2:
+            N, C = v.view[0].shape[0], v.view[0].shape[1]
+        if (not _rows_ok(kind, reduction, label_smoothing) or N < 0
+                or mt_take(&v, 1, target, MT_IN) != MT_I64 or not is_1d(&v.view[1], N)
+                or not is_1d_or_absent(&v.view[2], C) or not is_2d(&v.view[3], N, C)
+                or not is_1d(&v.view[4], N if reduction == REDUCE_NONE else 1)):
+            _explain_rows("cross_entropy_forward", reduction, label_smoothing,
+                          ("logits", "log_probs"), (logits, log_probs), target, weight,
+                          "out", out, ("logits", "weight?", "log_probs", "out"),
+                          (logits, weight, log_probs, out), (log_probs, out))
+        _check_class_targets(<const int64_t*>v.view[1].buf, N, C, ignore_index)
+        with nogil:
+            if kind == MT_F32:
+                denom = _ce_forward_typed(<const float*>v.view[0].buf,
+                                          <const int64_t*>v.view[1].buf,
+                                          <const float*>v.view[2].buf, ignore_index,
+                                          <float>label_smoothing, <float*>v.view[3].buf,
+                                          <float*>v.view[4].buf, reduction, N, C)
+            else:
+                denom = _ce_forward_typed(<const double*>v.view[0].buf,
+                                          <const int64_t*>v.view[1].buf,
+                                          <const double*>v.view[2].buf, ignore_index,
+                                          label_smoothing, <double*>v.view[3].buf,
+                                          <double*>v.view[4].buf, reduction, N, C)
+    finally:
+        mt_args_release(&v)
+    return denom
 
 
-cdef int _ce_backward_typed(const floating[::1] grad, const floating[:, ::1] log_probs,
-                            const int64_t[::1] target, const floating[::1] weight,
-                            long ignore_index, floating eps, floating[:, ::1] out,
-                            int reduction, double denom) except -1:
-    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], i
+cdef void _ce_backward_typed(const floating* grad, const floating* log_probs,
+                             const int64_t* target, const floating* weight, long ignore_index,
+                             floating eps, floating* out, int reduction, double denom,
+                             Py_ssize_t N, Py_ssize_t C) noexcept nogil:
     cdef Py_ssize_t g_step = 1 if reduction == REDUCE_NONE else 0
     cdef double divisor = denom if reduction == REDUCE_MEAN else 1
     cdef double weight_sum = _weight_sum(weight, C)
-    cdef const floating* w = &weight[0] if weight is not None else NULL
+    cdef int threads = num_threads()
+    cdef Py_ssize_t chunk = (N + threads - 1) // threads, c
     if N == 0 or C == 0:
-        return 0
-    with nogil:
-        if _parallel_rows(N, C):
-            for i in prange(N, num_threads=num_threads(), schedule="static"):
-                _ce_backward_rows(&grad[0], g_step, &log_probs[0, 0], &target[0], w,
-                                  ignore_index, eps, divisor, weight_sum,
-                                  &out[0, 0], i, i + 1, C)
-        else:
-            _ce_backward_rows(&grad[0], g_step, &log_probs[0, 0], &target[0], w, ignore_index,
-                              eps, divisor, weight_sum, &out[0, 0], 0, N, C)
-    return 0
+        return
+    if _parallel_rows(N, C):
+        for c in prange(threads, num_threads=threads, schedule="static"):
+            if c * chunk < N:
+                _ce_backward_rows(grad, g_step, log_probs, target, weight, ignore_index, eps,
+                                  divisor, weight_sum, out, c * chunk, min(N, c * chunk + chunk),
+                                  C)
+    else:
+        _ce_backward_rows(grad, g_step, log_probs, target, weight, ignore_index, eps, divisor,
+                          weight_sum, out, 0, N, C)
 
 
 def cross_entropy_backward(grad, log_probs, target, weight, long ignore_index,
@@ -673,35 +921,50 @@ def cross_entropy_backward(grad, log_probs, target, weight, long ignore_index,
 
     log_probs is what the forward wrote; denom is what it returned.
     """
-    kernel = "cross_entropy_backward"
-    _check_label_smoothing(kernel, label_smoothing)
-    kind = _check_class_call(kernel, reduction, ("log_probs", "out"), (log_probs, out),
-                             target, weight, ignore_index, "grad", grad,
-                             ("grad", "log_probs", "weight?", "out"),
-                             (grad, log_probs, weight, out))
-    if kind == F32:
-        _ce_backward_typed[float](grad, log_probs, target, weight, ignore_index,
-                                  label_smoothing, out, reduction, denom)
-    else:
-        _ce_backward_typed[double](grad, log_probs, target, weight, ignore_index,
-                                   label_smoothing, out, reduction, denom)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t N = -1, C = -1
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, grad, MT_IN), mt_take(&v, 1, log_probs, MT_IN)),
+                       mt_same(mt_take(&v, 3, weight, MT_IN), mt_take(&v, 4, out, MT_OUT)))
+        if v.view[1].ndim == 2:
+            N, C = v.view[1].shape[0], v.view[1].shape[1]
+        if (not _rows_ok(kind, reduction, label_smoothing) or N < 0
+                or mt_take(&v, 2, target, MT_IN) != MT_I64 or not is_1d(&v.view[2], N)
+                or not is_1d_or_absent(&v.view[3], C) or not is_2d(&v.view[4], N, C)
+                or not is_1d(&v.view[0], N if reduction == REDUCE_NONE else 1)):
+            _explain_rows("cross_entropy_backward", reduction, label_smoothing,
+                          ("log_probs", "out"), (log_probs, out), target, weight, "grad", grad,
+                          ("grad", "log_probs", "weight?", "out"),
+                          (grad, log_probs, weight, out), (out,))
+        _check_class_targets(<const int64_t*>v.view[2].buf, N, C, ignore_index)
+        with nogil:
+            if kind == MT_F32:
+                _ce_backward_typed(<const float*>v.view[0].buf, <const float*>v.view[1].buf,
+                                   <const int64_t*>v.view[2].buf, <const float*>v.view[3].buf,
+                                   ignore_index, <float>label_smoothing, <float*>v.view[4].buf,
+                                   reduction, denom, N, C)
+            else:
+                _ce_backward_typed(<const double*>v.view[0].buf, <const double*>v.view[1].buf,
+                                   <const int64_t*>v.view[2].buf, <const double*>v.view[3].buf,
+                                   ignore_index, label_smoothing, <double*>v.view[4].buf,
+                                   reduction, denom, N, C)
+    finally:
+        mt_args_release(&v)
 
 
 # ------------------------------------------- class-probability cross-entropy
 
-cdef double _ce_prob_forward_typed(const floating[:, ::1] logits, const floating[:, ::1] target,
-                                   const floating[::1] weight, floating eps,
-                                   floating[:, ::1] log_probs, floating[::1] out,
-                                   int reduction):
-    cdef Py_ssize_t N = logits.shape[0], C = logits.shape[1]
+cdef double _ce_prob_forward_typed(const floating* logits, const floating* target,
+                                   const floating* weight, floating eps, floating* log_probs,
+                                   floating* out, int reduction, Py_ssize_t N,
+                                   Py_ssize_t C) noexcept nogil:
     cdef RowSums sums
-    cdef bint has_data = N * C > 0
-    with nogil:
-        sums = _ce_rows(True, &logits[0, 0] if has_data else NULL, NULL,
-                        &target[0, 0] if has_data else NULL,
-                        &weight[0] if weight is not None and C > 0 else NULL, 0, eps,
-                        &log_probs[0, 0] if has_data else NULL,
-                        &out[0] if reduction == REDUCE_NONE and N > 0 else NULL, N, C)
+    cdef bint has_data = N > 0 and C > 0
+    sums = _ce_rows(True, logits if has_data else NULL, NULL, target if has_data else NULL,
+                    weight if C > 0 else NULL, 0, eps, log_probs if has_data else NULL,
+                    out if reduction == REDUCE_NONE and N > 0 else NULL, N, C)
     if reduction == REDUCE_MEAN:
         out[0] = <floating>(sums.loss / N)
     elif reduction == REDUCE_SUM:
@@ -716,89 +979,124 @@ def cross_entropy_prob_forward(logits, target, weight, double label_smoothing, l
     Smoothing mixes the target with the uniform distribution; the mean divides
     by N.  Writes log_softmax(logits) into log_probs; returns N (the denominator).
     """
-    kernel = "cross_entropy_prob_forward"
-    check_reduction(kernel, reduction)
-    _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("logits", "target", "weight?", "log_probs", "out"),
-                      (logits, target, weight, log_probs, out))
-    check_ndim(kernel, "logits", logits, 2)
-    N, C = logits.shape
-    _check_rows(kernel, ("logits", "target", "log_probs"), (logits, target, log_probs), N, C)
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, "out", out, reduced_len(reduction, N))
-    if kind == F32:
-        return _ce_prob_forward_typed[float](logits, target, weight, label_smoothing, log_probs,
-                                             out, reduction)
-    return _ce_prob_forward_typed[double](logits, target, weight, label_smoothing, log_probs,
-                                          out, reduction)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t N = -1, C = -1
+    cdef double denom
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, logits, MT_IN), mt_take(&v, 1, target, MT_IN)),
+                       mt_same(mt_take(&v, 2, weight, MT_IN),
+                               mt_same(mt_take(&v, 3, log_probs, MT_OUT),
+                                       mt_take(&v, 4, out, MT_OUT))))
+        if v.view[0].ndim == 2:
+            N, C = v.view[0].shape[0], v.view[0].shape[1]
+        if (not _rows_ok(kind, reduction, label_smoothing) or N < 0
+                or not is_2d(&v.view[1], N, C) or not is_1d_or_absent(&v.view[2], C)
+                or not is_2d(&v.view[3], N, C)
+                or not is_1d(&v.view[4], N if reduction == REDUCE_NONE else 1)):
+            _explain_rows("cross_entropy_prob_forward", reduction, label_smoothing,
+                          ("logits", "target", "log_probs"), (logits, target, log_probs), None,
+                          weight, "out", out, ("logits", "target", "weight?", "log_probs", "out"),
+                          (logits, target, weight, log_probs, out), (log_probs, out))
+        with nogil:
+            if kind == MT_F32:
+                denom = _ce_prob_forward_typed(<const float*>v.view[0].buf,
+                                               <const float*>v.view[1].buf,
+                                               <const float*>v.view[2].buf,
+                                               <float>label_smoothing, <float*>v.view[3].buf,
+                                               <float*>v.view[4].buf, reduction, N, C)
+            else:
+                denom = _ce_prob_forward_typed(<const double*>v.view[0].buf,
+                                               <const double*>v.view[1].buf,
+                                               <const double*>v.view[2].buf, label_smoothing,
+                                               <double*>v.view[3].buf, <double*>v.view[4].buf,
+                                               reduction, N, C)
+    finally:
+        mt_args_release(&v)
+    return denom
 
 
-cdef int _ce_prob_backward_typed(const floating[::1] grad, const floating[:, ::1] log_probs,
-                                 const floating[:, ::1] target, const floating[::1] weight,
-                                 floating eps, floating[:, ::1] out, int reduction,
-                                 double denom) except -1:
-    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], i
+cdef void _ce_prob_backward_typed(const floating* grad, const floating* log_probs,
+                                  const floating* target, const floating* weight, floating eps,
+                                  floating* out, int reduction, double denom, Py_ssize_t N,
+                                  Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t i
     cdef Py_ssize_t g_step = 1 if reduction == REDUCE_NONE else 0
     cdef double divisor = denom if reduction == REDUCE_MEAN else 1
-    cdef const floating* w = &weight[0] if weight is not None else NULL
     if N == 0 or C == 0:
-        return 0
-    with nogil:
-        if _parallel_rows(N, C):
-            for i in prange(N, num_threads=num_threads(), schedule="static"):
-                _ce_prob_backward_rows(&grad[0], g_step, &log_probs[0, 0], &target[0, 0], w,
-                                       eps, divisor, &out[0, 0], i, i + 1, C)
-        else:
-            _ce_prob_backward_rows(&grad[0], g_step, &log_probs[0, 0], &target[0, 0], w, eps,
-                                   divisor, &out[0, 0], 0, N, C)
-    return 0
+        return
+    if _parallel_rows(N, C):
+        for i in prange(N, num_threads=num_threads(), schedule="static"):
+            _ce_prob_backward_rows(grad, g_step, log_probs, target, weight, eps, divisor, out,
+                                   i, i + 1, C)
+    else:
+        _ce_prob_backward_rows(grad, g_step, log_probs, target, weight, eps, divisor, out, 0,
+                               N, C)
 
 
 def cross_entropy_prob_backward(grad, log_probs, target, weight, double label_smoothing, out,
                                 int reduction, double denom):
     """Gradient of cross_entropy_prob_forward w.r.t. the logits, into out (N, C)."""
-    kernel = "cross_entropy_prob_backward"
-    check_reduction(kernel, reduction)
-    _check_label_smoothing(kernel, label_smoothing)
-    kind = float_kind(kernel, ("grad", "log_probs", "target", "weight?", "out"),
-                      (grad, log_probs, target, weight, out))
-    check_ndim(kernel, "log_probs", log_probs, 2)
-    N, C = log_probs.shape
-    _check_rows(kernel, ("log_probs", "target", "out"), (log_probs, target, out), N, C)
-    _check_flat(kernel, "weight", weight, C)
-    _check_flat(kernel, "grad", grad, reduced_len(reduction, N))
-    if kind == F32:
-        _ce_prob_backward_typed[float](grad, log_probs, target, weight, label_smoothing, out,
-                                       reduction, denom)
-    else:
-        _ce_prob_backward_typed[double](grad, log_probs, target, weight, label_smoothing, out,
-                                        reduction, denom)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t N = -1, C = -1
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, grad, MT_IN), mt_take(&v, 1, log_probs, MT_IN)),
+                       mt_same(mt_take(&v, 2, target, MT_IN),
+                               mt_same(mt_take(&v, 3, weight, MT_IN),
+                                       mt_take(&v, 4, out, MT_OUT))))
+        if v.view[1].ndim == 2:
+            N, C = v.view[1].shape[0], v.view[1].shape[1]
+        if (not _rows_ok(kind, reduction, label_smoothing) or N < 0
+                or not is_2d(&v.view[2], N, C) or not is_1d_or_absent(&v.view[3], C)
+                or not is_2d(&v.view[4], N, C)
+                or not is_1d(&v.view[0], N if reduction == REDUCE_NONE else 1)):
+            _explain_rows("cross_entropy_prob_backward", reduction, label_smoothing,
+                          ("log_probs", "target", "out"), (log_probs, target, out), None,
+                          weight, "grad", grad, ("grad", "log_probs", "target", "weight?", "out"),
+                          (grad, log_probs, target, weight, out), (out,))
+        with nogil:
+            if kind == MT_F32:
+                _ce_prob_backward_typed(<const float*>v.view[0].buf,
+                                        <const float*>v.view[1].buf,
+                                        <const float*>v.view[2].buf,
+                                        <const float*>v.view[3].buf, <float>label_smoothing,
+                                        <float*>v.view[4].buf, reduction, denom, N, C)
+            else:
+                _ce_prob_backward_typed(<const double*>v.view[0].buf,
+                                        <const double*>v.view[1].buf,
+                                        <const double*>v.view[2].buf,
+                                        <const double*>v.view[3].buf, label_smoothing,
+                                        <double*>v.view[4].buf, reduction, denom, N, C)
+    finally:
+        mt_args_release(&v)
 
 
 # ------------------------------------------------------------------------ NLL
 
-cdef double _nll_forward_typed(const floating[:, ::1] log_probs, const int64_t[::1] target,
-                               const floating[::1] weight, long ignore_index,
-                               floating[::1] out, int reduction):
-    cdef Py_ssize_t N = log_probs.shape[0], C = log_probs.shape[1], i
+cdef double _nll_forward_typed(const floating* log_probs, const int64_t* target,
+                               const floating* weight, long ignore_index, floating* out,
+                               int reduction, Py_ssize_t N, Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t i
     cdef int64_t cls
     cdef floating w_t, value
     cdef RowSums sums
     sums.loss = 0
     sums.smooth = 0
     sums.denom = 0
-    with nogil:
-        for i in range(N):
-            cls = target[i]
-            if cls == ignore_index:
-                value = 0
-            else:
-                w_t = weight[cls] if weight is not None else 1
-                value = -w_t * log_probs[i, cls]
-                sums.loss += value
-                sums.denom += w_t
-            if reduction == REDUCE_NONE:
-                out[i] = value
+    for i in range(N):
+        cls = target[i]
+        if cls == ignore_index:
+            value = 0
+        else:
+            w_t = weight[cls] if weight != NULL else 1
+            value = -w_t * log_probs[i * C + cls]
+            sums.loss += value
+            sums.denom += w_t
+        if reduction == REDUCE_NONE:
+            out[i] = value
     if reduction != REDUCE_NONE:
         out[0] = <floating>_reduced(sums, 0, C, reduction)
     return sums.denom
@@ -809,41 +1107,85 @@ def nll_forward(log_probs, target, weight, long ignore_index, out, int reduction
 
     Returns the mean's denominator (sum of weight[target] over rows not ignored).
     """
-    kernel = "nll_forward"
-    kind = _check_class_call(kernel, reduction, ("log_probs",), (log_probs,), target, weight,
-                             ignore_index, "out", out, ("log_probs", "weight?", "out"),
-                             (log_probs, weight, out))
-    if kind == F32:
-        return _nll_forward_typed[float](log_probs, target, weight, ignore_index, out, reduction)
-    return _nll_forward_typed[double](log_probs, target, weight, ignore_index, out, reduction)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t N = -1, C = -1
+    cdef double denom
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, log_probs, MT_IN), mt_take(&v, 2, weight, MT_IN)),
+                       mt_take(&v, 3, out, MT_OUT))
+        if v.view[0].ndim == 2:
+            N, C = v.view[0].shape[0], v.view[0].shape[1]
+        if (not _rows_ok(kind, reduction, 0.0) or N < 0
+                or mt_take(&v, 1, target, MT_IN) != MT_I64 or not is_1d(&v.view[1], N)
+                or not is_1d_or_absent(&v.view[2], C)
+                or not is_1d(&v.view[3], N if reduction == REDUCE_NONE else 1)):
+            _explain_rows("nll_forward", reduction, 0.0, ("log_probs",), (log_probs,), target,
+                          weight, "out", out, ("log_probs", "weight?", "out"),
+                          (log_probs, weight, out), (out,))
+        _check_class_targets(<const int64_t*>v.view[1].buf, N, C, ignore_index)
+        with nogil:
+            if kind == MT_F32:
+                denom = _nll_forward_typed(<const float*>v.view[0].buf,
+                                           <const int64_t*>v.view[1].buf,
+                                           <const float*>v.view[2].buf, ignore_index,
+                                           <float*>v.view[3].buf, reduction, N, C)
+            else:
+                denom = _nll_forward_typed(<const double*>v.view[0].buf,
+                                           <const int64_t*>v.view[1].buf,
+                                           <const double*>v.view[2].buf, ignore_index,
+                                           <double*>v.view[3].buf, reduction, N, C)
+    finally:
+        mt_args_release(&v)
+    return denom
 
 
-cdef int _nll_backward_typed(const floating[::1] grad, const int64_t[::1] target,
-                             const floating[::1] weight, long ignore_index, floating[:, ::1] out,
-                             int reduction, double denom) except -1:
-    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], i
+cdef void _nll_backward_typed(const floating* grad, const int64_t* target,
+                              const floating* weight, long ignore_index, floating* out,
+                              int reduction, double denom, Py_ssize_t N,
+                              Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t i
     cdef Py_ssize_t g_step = 1 if reduction == REDUCE_NONE else 0
     cdef double divisor = denom if reduction == REDUCE_MEAN else 1
     cdef int64_t cls
     cdef floating w_t
     if N == 0 or C == 0:
-        return 0
-    with nogil:
-        memset(&out[0, 0], 0, N * C * sizeof(floating))
-        for i in range(N):
-            cls = target[i]
-            if cls != ignore_index:
-                w_t = weight[cls] if weight is not None else 1
-                out[i, cls] = -w_t * _div(grad[i * g_step], divisor)
-    return 0
+        return
+    memset(out, 0, N * C * sizeof(floating))
+    for i in range(N):
+        cls = target[i]
+        if cls != ignore_index:
+            w_t = weight[cls] if weight != NULL else 1
+            out[i * C + cls] = -w_t * _div(grad[i * g_step], divisor)
 
 
 def nll_backward(grad, target, weight, long ignore_index, out, int reduction, double denom):
     """Gradient of nll_forward w.r.t. log_probs, written into out (N, C)."""
-    kernel = "nll_backward"
-    kind = _check_class_call(kernel, reduction, ("out",), (out,), target, weight, ignore_index,
-                             "grad", grad, ("grad", "weight?", "out"), (grad, weight, out))
-    if kind == F32:
-        _nll_backward_typed[float](grad, target, weight, ignore_index, out, reduction, denom)
-    else:
-        _nll_backward_typed[double](grad, target, weight, ignore_index, out, reduction, denom)
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t N = -1, C = -1
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, grad, MT_IN), mt_take(&v, 2, weight, MT_IN)),
+                       mt_take(&v, 3, out, MT_OUT))
+        if v.view[3].ndim == 2:
+            N, C = v.view[3].shape[0], v.view[3].shape[1]
+        if (not _rows_ok(kind, reduction, 0.0) or N < 0
+                or mt_take(&v, 1, target, MT_IN) != MT_I64 or not is_1d(&v.view[1], N)
+                or not is_1d_or_absent(&v.view[2], C)
+                or not is_1d(&v.view[0], N if reduction == REDUCE_NONE else 1)):
+            _explain_rows("nll_backward", reduction, 0.0, ("out",), (out,), target, weight,
+                          "grad", grad, ("grad", "weight?", "out"), (grad, weight, out), (out,))
+        _check_class_targets(<const int64_t*>v.view[1].buf, N, C, ignore_index)
+        with nogil:
+            if kind == MT_F32:
+                _nll_backward_typed(<const float*>v.view[0].buf, <const int64_t*>v.view[1].buf,
+                                    <const float*>v.view[2].buf, ignore_index,
+                                    <float*>v.view[3].buf, reduction, denom, N, C)
+            else:
+                _nll_backward_typed(<const double*>v.view[0].buf, <const int64_t*>v.view[1].buf,
+                                    <const double*>v.view[2].buf, ignore_index,
+                                    <double*>v.view[3].buf, reduction, denom, N, C)
+    finally:
+        mt_args_release(&v)

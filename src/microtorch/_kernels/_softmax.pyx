@@ -7,69 +7,93 @@ over OpenMP threads when the buffer is large.
 from cython cimport floating
 from cython.parallel cimport prange
 
+from microtorch._kernels._args cimport (
+    MT_F32, MT_F64, MT_IN, MT_OUT, is_2d, mt_args, mt_args_init, mt_args_release, mt_same,
+    mt_take,
+)
 from microtorch._kernels._checks cimport (
-    F32, PARALLEL_MIN, check_contiguous, check_ndim, float_kind,
+    PARALLEL_MIN, check_contiguous, check_ndim, check_writable, float_kind,
 )
 from microtorch._kernels._fmath cimport (
-    log_softmax_backward_row, log_softmax_row, softmax_backward_row, softmax_row,
+    log_softmax_backward_rows, log_softmax_rows, softmax_backward_row, softmax_rows,
 )
 from microtorch._kernels._threads cimport num_threads
 
-cdef enum Op:
+cdef enum Op:            # forward ops first: the backward ops (>= SOFTMAX_BACKWARD) read b
     SOFTMAX
-    SOFTMAX_BACKWARD
     LOG_SOFTMAX
+    SOFTMAX_BACKWARD
     LOG_SOFTMAX_BACKWARD
 
 
-cdef inline void _row(Op op, const floating* a, const floating* b, floating* out,
-                      Py_ssize_t cols) noexcept nogil:
+cdef void _span(Op op, const floating* a, const floating* b, floating* out,
+                Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """Apply `op` to `rows` rows of `cols`; `b` (the forward output) is NULL for forward ops."""
+    cdef Py_ssize_t i
     if op == SOFTMAX:
-        softmax_row(a, out, cols)
-    elif op == SOFTMAX_BACKWARD:
-        softmax_backward_row(a, b, out, cols)
+        softmax_rows(a, out, rows, cols)
     elif op == LOG_SOFTMAX:
-        log_softmax_row(a, out, cols)
+        log_softmax_rows(a, out, rows, cols)
+    elif op == SOFTMAX_BACKWARD:
+        for i in range(rows):
+            softmax_backward_row(a + i * cols, b + i * cols, out + i * cols, cols)
     else:
-        log_softmax_backward_row(a, b, out, cols)
+        log_softmax_backward_rows(a, b, out, rows, cols)
 
 
 cdef void _rows(Op op, const floating* a, const floating* b, floating* out,
                 Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
-    """Apply `op` to every row; `b` (the forward output) is NULL for forward ops."""
+    """`_span` over all rows, split into one run of rows per thread when large."""
     cdef int threads = num_threads()
-    cdef Py_ssize_t i
+    cdef Py_ssize_t chunk, c, start, stop
     if rows * cols < PARALLEL_MIN or rows < 2 or threads == 1:
-        for i in range(rows):
-            _row(op, a + i * cols, b + i * cols if b != NULL else NULL, out + i * cols, cols)
-    else:
-        for i in prange(rows, num_threads=threads, schedule="static"):
-            _row(op, a + i * cols, b + i * cols if b != NULL else NULL, out + i * cols, cols)
+        _span(op, a, b, out, rows, cols)
+        return
+    chunk = (rows + threads - 1) // threads
+    for c in prange(threads, num_threads=threads, schedule="static"):
+        start = c * chunk
+        stop = min(rows, start + chunk)
+        if start < stop:
+            _span(op, a + start * cols, b + start * cols if b != NULL else NULL,
+                  out + start * cols, stop - start, cols)
 
 
-cdef int _rows_typed(Op op, const floating[:, ::1] a, const floating[:, ::1] b,
-                     floating[:, ::1] out) except -1:
-    cdef Py_ssize_t rows = out.shape[0], cols = out.shape[1]
-    if rows == 0 or cols == 0:
-        return 0
-    with nogil:
-        _rows(op, &a[0, 0], &b[0, 0] if b is not None else NULL, &out[0, 0], rows, cols)
-    return 0
-
-
-cdef int _dispatch(str kernel, Op op, tuple names, a, b, out) except -1:
+cdef int _explain(str kernel, tuple names, a, b, out) except -1:
+    """The slow path, run only when the C checks refused a call: raise its error."""
     cdef tuple arrays = (a, b, out)
-    kind = float_kind(kernel, names, arrays)
+    float_kind(kernel, names, arrays)
     for name, arr in zip(names, arrays):
         check_ndim(kernel, name, arr, 2)
     check_contiguous(kernel, names, arrays)
-    if a.shape != out.shape or (b is not None and b.shape != out.shape):
-        shapes = ", ".join(str(arr.shape) for arr in arrays if arr is not None)
-        raise ValueError(f"{kernel}: expected arrays of one shape, got shapes {shapes}")
-    if kind == F32:
-        _rows_typed[float](op, a, b, out)
-    else:
-        _rows_typed[double](op, a, b, out)
+    check_writable(kernel, "out", out)
+    shapes = ", ".join(str(arr.shape) for arr in arrays if arr is not None)
+    raise ValueError(f"{kernel}: expected arrays of one shape, got shapes {shapes}")
+
+
+cdef int _dispatch(str kernel, Op op, tuple names, a, b, out) except -1:
+    """Check (a, b, out) in C: 2-D, one shape, one float dtype, out writable; then run."""
+    cdef mt_args v
+    cdef int kind
+    cdef Py_ssize_t rows = -1, cols = -1
+    mt_args_init(&v)
+    try:
+        kind = mt_same(mt_same(mt_take(&v, 0, a, MT_IN), mt_take(&v, 1, b, MT_IN)),
+                       mt_take(&v, 2, out, MT_OUT))
+        if v.view[2].ndim == 2:
+            rows, cols = v.view[2].shape[0], v.view[2].shape[1]
+        if (kind != MT_F32 and kind != MT_F64 or rows < 0 or not is_2d(&v.view[0], rows, cols)
+                or (op >= SOFTMAX_BACKWARD and not is_2d(&v.view[1], rows, cols))):
+            _explain(kernel, names, a, b, out)
+        if rows > 0 and cols > 0:
+            with nogil:
+                if kind == MT_F32:
+                    _rows(op, <const float*>v.view[0].buf, <const float*>v.view[1].buf,
+                          <float*>v.view[2].buf, rows, cols)
+                else:
+                    _rows(op, <const double*>v.view[0].buf, <const double*>v.view[1].buf,
+                          <double*>v.view[2].buf, rows, cols)
+    finally:
+        mt_args_release(&v)
     return 0
 
 

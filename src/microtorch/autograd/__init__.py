@@ -10,11 +10,13 @@ import numpy as np
 from . import engine
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .anomaly_mode import is_enabled as is_anomaly_enabled
+from .function import BackwardFunction, Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .node import AccumulateGrad, Node, grad_accumulator
 
 __all__ = ["backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "inference_mode", "set_detect_anomaly", "detect_anomaly", "is_anomaly_enabled", "Node"]
+           "inference_mode", "set_detect_anomaly", "detect_anomaly", "is_anomaly_enabled", "Node",
+           "Function", "FunctionCtx", "BackwardFunction", "once_differentiable"]
 
 
 _ONES = {np.dtype(d): np.ones((), dtype=d) for d in (np.float16, np.float32, np.float64)}
@@ -38,10 +40,15 @@ def _root_grad(t, g, what: str) -> np.ndarray:
     return arr.astype(t._data.dtype, copy=False)
 
 
-def _root_node(t):
+def _edge(t) -> tuple:
+    """The graph edge `(node, output_nr)` that a tensor's gradient enters by."""
+    return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (grad_accumulator(t), 0)
+
+
+def _root_edge(t) -> tuple:
     if not t._requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-    return t.grad_fn if t.grad_fn is not None else grad_accumulator(t)
+    return _edge(t)
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
@@ -55,7 +62,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
     if grad_tensors is None or not isinstance(grad_tensors, (list, tuple)):
         grad_tensors = [grad_tensors] * len(tensors)
-    roots = [_root_node(t) for t in tensors]
+    roots = [_root_edge(t) for t in tensors]
     grads = [_root_grad(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
     engine.run_backward(roots, grads, bool(retain_graph))
 
@@ -77,14 +84,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for i, t in enumerate(inputs):
         if not t._requires_grad:
             raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
-        targets.append(t.grad_fn if t.grad_fn is not None else grad_accumulator(t))
-    roots = [_root_node(t) for t in outputs]
+        targets.append(_edge(t))
+    roots = [_root_edge(t) for t in outputs]
     root_grads = [_root_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
     capture = engine.run_backward(roots, root_grads, bool(retain_graph),
-                                  capture=dict.fromkeys(targets))
+                                  capture=dict.fromkeys(node for node, _ in targets))
     result = []
-    for i, (t, node) in enumerate(zip(inputs, targets)):
+    for i, (t, (node, nr)) in enumerate(zip(inputs, targets)):
         g = capture[node]
+        if g is not None and node._n_outputs > 1:
+            g = g[nr]
         if g is None:
             if materialize_grads:
                 g = np.zeros_like(t._data)

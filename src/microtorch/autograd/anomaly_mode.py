@@ -55,14 +55,14 @@ def _bad(a: np.ndarray) -> bool:
     return a.dtype.kind == "f" and not np.isfinite(a).all()
 
 
-def check_forward(node, out: np.ndarray, inputs) -> None:
-    """Remember where `node` was created; raise if its forward output is NaN/Inf."""
-    node.created_at = user_frame()
-    if _bad(out):
-        shapes = ", ".join(str(tuple(t.shape)) for t in inputs if t is not None)
+def check_forward(node, outputs: list, inputs) -> None:
+    """Remember where `node` was created; raise if a forward output is NaN/Inf."""
+    node._created_at = user_frame()
+    if any(hasattr(o, "_data") and _bad(o._data) for o in outputs):
+        shapes = ", ".join(str(tuple(t.shape)) for t in inputs if hasattr(t, "shape"))
         raise RuntimeError(
             f"Function '{node.name()}' returned nan or inf values in its forward output "
-            f"(input shapes: {shapes}). It was created at {node.created_at}"
+            f"(input shapes: {shapes}). It was created at {node._created_at}"
         )
 
 
@@ -70,7 +70,7 @@ def check_backward(node, grads) -> None:
     """Raise if `node`'s backward returned a NaN/Inf gradient."""
     for i, g in enumerate(grads):
         if g is not None and _bad(np.asarray(g)):
-            where = getattr(node, "created_at", "<unknown>")
+            where = getattr(node, "_created_at", "<unknown>")
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan values in its {i}th output "
                 f"(gradient of shape {tuple(np.shape(g))}). It was created at {where}"

@@ -11,21 +11,13 @@ place where broadcasting is undone.
 """
 from __future__ import annotations
 
-import threading
 from heapq import heappop, heappush
+from sys import getrefcount
 
 import numpy as np
 
 from . import anomaly_mode
 from .node import _FREED, AccumulateGrad, Node
-
-
-class _State(threading.local):
-    accumulating = True
-    """False while `autograd.grad` runs in this thread: nodes must not write into `.grad`."""
-
-
-state = _State()
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -43,68 +35,109 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
     return grad
 
 
-def run_backward(roots: list[Node], root_grads: list[np.ndarray], retain_graph: bool,
+def run_backward(roots: list, root_grads: list[np.ndarray], retain_graph: bool,
                  capture: dict | None = None) -> dict | None:
-    """Propagate `root_grads` from `roots` to the leaves.
+    """Propagate `root_grads` from the `roots` edges `(node, output_nr)` to the leaves.
 
-    Without `capture`, leaves' `.grad` are accumulated. With `capture` (a dict whose keys
-    are nodes), the total gradient arriving at each of those nodes is stored there instead
-    and no `.grad` is touched (this is `autograd.grad`).
+    Without `capture`, leaves' `.grad` are accumulated (by their AccumulateGrad nodes, the
+    only writers of `.grad`). With `capture` (a dict whose keys are nodes), the total
+    gradient arriving at each of those nodes is stored there instead and no `.grad` is
+    touched (this is `autograd.grad`).
     """
-    prev = state.accumulating
-    state.accumulating = capture is None
-    try:
-        return _run(roots, root_grads, retain_graph, capture)
-    finally:
-        state.accumulating = prev
-
-
-def _run(roots, root_grads, retain_graph, capture):
     grads: dict = {}
     heap: list = []
-    for node, g in zip(roots, root_grads):
-        if node in grads:
-            grads[node] = grads[node] + g
-        else:
-            grads[node] = g
-            heappush(heap, (-node.seq, node))
+    direct: set = set()
+    for (node, nr), g in zip(roots, root_grads):
+        _deliver(grads, heap, node, nr, g)
     detect = anomaly_mode._enabled
     while heap:
         node = heappop(heap)[1]
         grad = grads.pop(node)
-        if node.pre_hooks:
+        if node._pre_hooks:
             grad = _run_hooks(node, grad)
         if capture is not None and node in capture:
             capture[node] = grad
         if type(node) is AccumulateGrad:
             if capture is None:
-                node.backward(grad)
+                owned = getrefcount(grad) <= _OWNED_REFS    # nothing else holds the array
+                node.backward(grad, owned)
             continue
-        if node.saved is None:
+        if node._saved is None:
             raise RuntimeError(_FREED)
         outs = node.backward(grad)
+        del grad
         if detect:
             anomaly_mode.check_backward(node, outs)
         if not retain_graph:
             node.release()
-        for (nxt, _), g in zip(node.next_functions, outs):
+        outs = list(outs)
+        for i, (nxt, nr) in enumerate(node.next_functions):
+            g = outs[i]
+            outs[i] = None              # so that `g` is this array's only holder here
             if nxt is None or g is None:
                 continue
-            if g.shape != nxt.shape or g.dtype != nxt.dtype:
-                g = sum_to_shape(g, nxt.shape, nxt.dtype)
+            if nxt._n_outputs != 1:
+                if not nxt._n_outputs:      # a PassThrough node: `g` is already its input's
+                    nxt, nr = nxt.next_functions[0]
+                if nxt._n_outputs != 1:
+                    _deliver(grads, heap, nxt, nr, g)
+                    continue
+            if g.shape != nxt._shape or g.dtype is not nxt._dtype:
+                g = sum_to_shape(g, nxt._shape, nxt._dtype)
+            if type(nxt) is AccumulateGrad and capture is None and not nxt._pre_hooks \
+                    and (nxt in direct or _has_no_grad(nxt)):
+                # A leaf whose .grad starts empty in this pass: accumulate each arrival now
+                # (the same sums in the same order as collecting them first).
+                owned = getrefcount(g) <= _OWNED_REFS
+                nxt.backward(g, owned)
+                direct.add(nxt)
+                continue
             prev = grads.get(nxt)
             if prev is None:
                 grads[nxt] = g
-                heappush(heap, (-nxt.seq, nxt))
+                heappush(heap, (-nxt._seq, nxt))
             else:
                 grads[nxt] = prev + g
+        outs = g = None      # keep no reference: AccumulateGrad may take ownership
     return capture
+
+
+_OWNED_REFS = 2
+"""getrefcount of an array held by one local variable only (the call adds one)."""
+
+def _has_no_grad(acc: AccumulateGrad) -> bool:
+    leaf = acc.variable
+    return leaf is not None and leaf.grad is None
+
+
+def _deliver(grads: dict, heap: list, node: Node, nr: int, g: np.ndarray) -> None:
+    """Add gradient `g` for output `nr` of `node` to what it has received so far."""
+    while node._n_outputs == 0:      # a PassThrough node: `g` is already its input's
+        node, nr = node.next_functions[0]
+    if node._n_outputs == 1:
+        if g.shape != node._shape or g.dtype is not node._dtype:
+            g = sum_to_shape(g, node._shape, node._dtype)
+        prev = grads.get(node)
+        if prev is None:
+            grads[node] = g
+            heappush(heap, (-node._seq, node))
+        else:
+            grads[node] = prev + g
+        return
+    shape, dtype = node._out_meta[nr]
+    if g.shape != shape or g.dtype != dtype:
+        g = sum_to_shape(g, shape, dtype)
+    slots = grads.get(node)
+    if slots is None:
+        slots = grads[node] = [None] * node._n_outputs
+        heappush(heap, (-node._seq, node))
+    slots[nr] = g if slots[nr] is None else slots[nr] + g
 
 
 def _run_hooks(node: Node, grad: np.ndarray) -> np.ndarray:
     from .._tensor import Tensor
 
-    for hook in node.pre_hooks:
+    for hook in list(node._pre_hooks.values()):
         new = hook(Tensor._wrap(grad))
         if new is not None:
             grad = new._data

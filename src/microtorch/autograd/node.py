@@ -1,10 +1,14 @@
 """Graph nodes: what one operation remembers so that backward can run through it.
 
-Every differentiable op creates one `Node` subclass instance (PyTorch calls them
-`grad_fn`, e.g. `MulBackward0`). Its `next_functions` point at the nodes that produced
-its inputs (or at an `AccumulateGrad` for a leaf), and `backward(grad)` maps the
-gradient of its output to one gradient per input, as numpy arrays. Gradients may have
-the broadcast shape: the engine sums them back to each input's shape in one place.
+Every differentiable op creates one `Node` (PyTorch calls it `grad_fn`, e.g. `MulBackward0`).
+Its `next_functions` point at the nodes that produced its inputs (or at an `AccumulateGrad`
+for a leaf), and `backward(grad)` maps the gradient of its output to one gradient per input,
+as numpy arrays. Gradients may have the broadcast shape: the engine sums them back to each
+input's shape in one place.
+
+Nodes are made by `Function.apply` (function.py); the node of a Function *is* the `ctx` its
+forward and backward receive, so user attributes (`ctx.dim = 1`) live on it. The engine's own
+fields therefore start with an underscore.
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import itertools
 import weakref
 
 import numpy as np
+
+from ..utils.hooks import RemovableHandle
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -27,15 +33,18 @@ sequence = itertools.count()
 
 
 class Node:
-    """One recorded operation. Subclasses implement `backward(grad) -> tuple`."""
+    """One recorded operation. Subclasses implement `backward(grad) -> tuple`.
 
-    __slots__ = ("next_functions", "saved", "versions", "shape", "dtype", "pre_hooks",
-                 "seq", "in_shape", "created_at", "__weakref__")
+    Engine fields: `next_functions` (one `(node, output_nr)` edge per input), `_seq`
+    (creation number), `_shape`/`_dtype` (of output 0: the engine reduces incoming
+    gradients to them), `_n_outputs` and `_out_meta` (per-output shape/dtype when a node
+    has several outputs), `_saved`/`_versions` (saved values and the version counters that
+    guard them), `_pre_hooks`, `_created_at` (anomaly mode).
+    """
 
-    def __init__(self) -> None:
-        self.saved = ()
-        self.versions = ()
-        self.pre_hooks = None
+    __slots__ = ("next_functions", "_saved", "_versions", "_shape", "_dtype", "_pre_hooks",
+                 "_seq", "_created_at", "__weakref__")
+    _n_outputs = 1
 
     def name(self) -> str:
         return type(self).__name__
@@ -43,22 +52,9 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
-    def save_for_backward(self, *tensors) -> None:
-        """Keep the tensors' arrays, and their versions to detect later in-place changes.
-
-        Only the version counters are referenced, never the tensors, so saving an op's own
-        output creates no reference cycle.
-        """
-        self.saved = tuple(t._data for t in tensors)
-        self.versions = tuple((t._version, t._version[0]) for t in tensors)
-
-    @property
-    def saved_tensors(self) -> tuple:
-        """The saved arrays, after checking that none was modified in place since."""
-        saved = self.saved
-        if saved is None:
-            raise RuntimeError(_FREED)
-        for box, v in self.versions:
+    def check_versions(self) -> None:
+        """Raise if a saved value was modified in place since it was saved."""
+        for box, v in self._versions:
             if box[0] != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
@@ -66,46 +62,69 @@ class Node:
                     f"version {box[0]}; expected version {v} instead. Hint: avoid in-place "
                     "operations on tensors that backward needs, or clone() them first."
                 )
-        return saved
 
     def release(self) -> None:
-        """Free the saved arrays; a second backward through this node then raises.
+        """Free the saved values; a second backward through this node then raises.
 
-        Nodes that saved no arrays stay usable, as in PyTorch.
+        Nodes that saved nothing stay usable, as in PyTorch.
         """
-        if self.saved:
-            self.saved = None
-            self.versions = ()
+        if self._saved:
+            self._saved = None
+            self._versions = ()
 
-    def backward(self, grad: np.ndarray) -> tuple:
+    def backward(self, grad):
         raise NotImplementedError
 
-    def register_prehook(self, hook) -> None:
-        if self.pre_hooks is None:
-            self.pre_hooks = []
-        self.pre_hooks.append(hook)
+    def register_prehook(self, hook) -> RemovableHandle:
+        """Call `hook(grad)` on the gradient arriving at this node; a returned tensor replaces it."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle.id] = hook
+        return handle
+
+    def register_hook(self, hook):
+        raise NotImplementedError("microtorch supports hooks on tensors (Tensor.register_hook), "
+                                  "not post-hooks on graph nodes")
 
 
 class AccumulateGrad(Node):
-    """The node of a leaf tensor that requires grad: backward adds into `leaf.grad`."""
+    """The node of a leaf tensor that requires grad: backward adds into `leaf.grad`.
 
-    __slots__ = ("variable",)
+    This is the one writer of `.grad`. A gradient array that nobody else references (the
+    engine checks its reference count) becomes `leaf.grad` as is, without a copy. The leaf
+    keeps its node alive (one per leaf, reused by every graph); the node only refers back
+    weakly, so no reference cycle forms.
+    """
+
+    __slots__ = ("_variable",)
 
     def __init__(self, variable) -> None:
-        self.saved = ()
-        self.versions = ()
-        self.pre_hooks = None
-        self.variable = variable
+        self._saved = ()
+        self._versions = ()
+        self._pre_hooks = None
+        self._variable = weakref.ref(variable)
         self.next_functions = ()
-        self.seq = next(sequence)
-        self.shape = variable._data.shape
-        self.dtype = variable._data.dtype
+        self._seq = next(sequence)
+        self._shape = variable._data.shape
+        self._dtype = variable._data.dtype
 
-    def backward(self, grad: np.ndarray) -> tuple:
-        leaf = self.variable
+    @property
+    def variable(self):
+        """The leaf tensor (None once it has been freed)."""
+        return self._variable()
+
+    def backward(self, grad: np.ndarray, owned: bool = False) -> tuple:
+        """Add `grad` into the leaf's `.grad`; `owned` means the array may be kept as is."""
+        leaf = self._variable()
+        if leaf is None:
+            return ()
         current = leaf.grad
         if current is None:
-            leaf.grad = _wrap(np.array(grad, dtype=self.dtype, copy=True))
+            if not (owned and grad.flags.c_contiguous and grad.flags.writeable
+                    and grad.base is None):
+                grad = np.array(grad, dtype=self._dtype, copy=True)
+            leaf.grad = _wrap(grad)
         else:
             buf = current._data
             if current._requires_grad or buf.shape != grad.shape or not buf.flags.writeable:
@@ -125,9 +144,65 @@ def _wrap(data: np.ndarray):
 
 def grad_accumulator(tensor) -> AccumulateGrad:
     """The leaf's AccumulateGrad node, created once and shared by every op that uses it."""
-    ref = tensor._grad_acc
-    node = ref() if ref is not None else None
+    node = tensor._grad_acc
     if node is None:
-        node = AccumulateGrad(tensor)
-        tensor._grad_acc = weakref.ref(node)
+        node = tensor._grad_acc = AccumulateGrad(tensor)
     return node
+
+
+class PassThrough(Node):
+    """A node that a fused op shows where PyTorch records an op of its own (the TBackward0
+    between linear's node and its weight), so that `next_functions` read as in PyTorch
+    while the fused op still computes every gradient in one backward.
+
+    No tensor has it as grad_fn and it owns no output (`_n_outputs = 0`): the fused op's
+    backward already returns the gradient of this node's input, and the engine hands what
+    arrives here on to the node's one edge unchanged. It saves nothing and is never
+    scheduled, so showing one costs one object and one attribute (`pass_through`).
+    """
+
+    __slots__ = ()
+    _n_outputs = 0
+    _saved = _versions = ()
+    _pre_hooks = None
+    _seq = -1
+
+    @property
+    def _shape(self) -> tuple:
+        return _meta(*self.next_functions[0])[0]
+
+    @property
+    def _dtype(self):
+        return _meta(*self.next_functions[0])[1]
+
+    def backward(self, grad):
+        return (grad,)
+
+    def register_prehook(self, hook):
+        raise RuntimeError(f"{self.name()} stands for a step that microtorch fuses into the "
+                           "node before it; register the hook on that node's input instead")
+
+
+def _meta(node: Node, nr: int) -> tuple:
+    """(shape, dtype) of output `nr` of `node`."""
+    return (node._shape, node._dtype) if node._n_outputs == 1 else node._out_meta[nr]
+
+
+def pass_through_type(name: str) -> type:
+    """The PassThrough subclass named `name` (the PyTorch node it stands for)."""
+    return type(name, (PassThrough,), {"__slots__": ()})
+
+
+def pass_through(out, slot: int, cls: type):
+    """Show the PassThrough node `cls` (a `pass_through_type`) on edge `slot` of the node
+    that made `out`, between it and that input, as PyTorch's graph has a node there;
+    returns `out`. Nothing changes without a node or an edge there."""
+    node = out.grad_fn
+    if node is not None:
+        edges = node.next_functions
+        edge = edges[slot]
+        if edge[0] is not None:
+            shown = cls.__new__(cls)
+            shown.next_functions = (edge,)
+            node.next_functions = edges[:slot] + ((shown, 0),) + edges[slot + 1:]
+    return out

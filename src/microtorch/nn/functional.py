@@ -10,38 +10,75 @@ import warnings
 
 import numpy as np
 
+from .. import random as _random
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad
+from ..autograd.grad_mode import is_grad_enabled
 from ..ops import activation as _act
+from ..ops import activation_extra as _act_extra
+from ..ops import attention as _attention
+from ..ops import conv as _conv
+from ..ops import divergence as _divergence
 from ..ops import dropout as _dropout
+from ..ops import embedding as _embedding
 from ..ops import loss as _loss
 from ..ops import normalization as _norm
+from ..ops import padding as _padding
+from ..ops import pooling as _pool
+from ..ops import smooth_loss as _smooth
 from ..ops.inplace import copy_ as _copy_
 from ..ops.matmul import linear as _linear
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
     "cross_entropy",
     "dropout",
+    "dropout2d",
+    "elu",
+    "embedding",
+    "gelu",
+    "hardtanh",
+    "huber_loss",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
     "one_hot",
+    "pad",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
+    "silu",
+    "smooth_l1_loss",
     "softmax",
+    "softmin",
+    "softplus",
     "tanh",
 ]
 
-sigmoid = _act.sigmoid
-tanh = _act.tanh
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + exp(-input)) (torch.sigmoid without its out= keyword)."""
+    return _act.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent (torch.tanh without its out= keyword)."""
+    return _act.tanh(input)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -66,7 +103,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     if not inplace:
         return _act.leaky_relu(input, negative_slope)
     # the op saves its input for backward: give it a copy that the write below won't touch
-    source = input.clone() if needs_grad(input) else input
+    source = input.clone() if input.requires_grad and is_grad_enabled() else input
     return _inplace_result(input, _act.leaky_relu(source, negative_slope))
 
 
@@ -91,6 +128,23 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     if dim is None:
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     return _act.log_softmax(input, dim, dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """softmax(-x) along `dim`: weights that favour the smallest entries."""
+    if dim is None:
+        dim = _softmax_dim("softmin", input.dim(), _stacklevel)
+    return _act.softmax(-input, dim, dtype)
+
+
+softplus = _act_extra.softplus
+gelu = _act_extra.gelu
+silu = _act_extra.silu
+mish = _act_extra.mish
+elu = _act_extra.elu
+hardtanh = _act_extra.hardtanh
+embedding = _embedding.embedding
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
@@ -365,3 +419,144 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     np.put_along_axis(out, x[..., None], 1, axis=-1)
     return Tensor._wrap(out)
 
+
+# ------------------------------------------------- smooth losses, KL divergence, attention
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = input - target
+    (beta = 0 is the L1 loss)."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _warn_target_size(input, target)
+    code = _reduction(reduction, size_average, reduce)
+    if beta == 0:                               # PyTorch's graph: |input - target|, reduced
+        loss = (input - target).abs()
+        if code == _loss.NONE:
+            return loss
+        return loss.sum() if code == _loss.SUM else loss.mean()
+    return _smooth.smooth_l1_loss(input, target, code, beta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); optionally weighted."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _warn_target_size(input, target)
+    code = _reduction(reduction)
+    if weight is None:
+        return _smooth.huber_loss(input, target, code, delta)
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = _smooth.huber_loss(input, target, _loss.NONE, delta) * weight
+    if code == _loss.NONE:
+        return loss
+    return loss.sum() if code == _loss.SUM else loss.mean()
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence of `target` from the log-probabilities `input`; 'batchmean' gives the
+    mathematical definition (sum over all elements / batch size)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _divergence.kl_div(input, target, reduction, bool(log_target))
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(query @ key^T * scale + mask) @ value over the last two dims; a bool mask
+    (or `is_causal`) says which keys each query may attend to."""
+    return _attention.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p,
+                                                   is_causal, scale, enable_gqa)
+
+
+# ------------------------------------------------------------ convolution, pooling
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-d cross-correlation of (N, C, L) (or unbatched (C, L)) input with weight
+    (out, C/groups, k); padding is an int, a 1-tuple, 'valid' or 'same'."""
+    return _conv.conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-d cross-correlation of (N, C, H, W) (or unbatched (C, H, W)) input with weight
+    (out, C/groups, kH, kW); padding is an int, a pair, 'valid' or 'same'."""
+    return _conv.conv("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Maximum over sliding windows of the last axis (and the argmax, if asked)."""
+    return _pool.max_pool("max_pool1d", input, kernel_size, stride, padding, dilation,
+                          ceil_mode, return_indices, 1)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Maximum over sliding windows of the last two axes (and the argmax, if asked)."""
+    return _pool.max_pool("max_pool2d", input, kernel_size, stride, padding, dilation,
+                          ceil_mode, return_indices, 2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over sliding windows of the last axis."""
+    return _pool.avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, None, 1)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over sliding windows of the last two axes."""
+    return _pool.avg_pool("avg_pool2d", input, kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override, 2)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over the windows that split the last two axes into `output_size` parts."""
+    return _pool.adaptive_avg_pool2d(input, output_size)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad) // 2 axes by (before, after) amounts, last axis first; only
+    mode='constant' is supported."""
+    return _padding.pad(input, pad, mode, value)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels (dim 1) with probability p, scale the rest by 1/(1-p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    ndim = input.dim()
+    if ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated "
+                      "and will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that dropout2d "
+                      "exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D "
+                      "or 4D inputs).", stacklevel=2)
+    if ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape (C, H, "
+                      "W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", stacklevel=2)
+    if ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if not training or p == 0.0:
+        return input
+    x = input._data
+    dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    shape = x.shape[:2] + (1,) * (ndim - 2)
+    mask = (_random.rng(None).random(shape, dtype=np.float32) >= p).astype(dt)
+    mask *= dt.type(0.0 if p >= 1 else 1.0 / (1.0 - p))
+    out = input * Tensor._wrap(mask)
+    return _inplace_result(input, out) if inplace else out

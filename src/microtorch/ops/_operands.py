@@ -42,26 +42,32 @@ def binary(a: Tensor, b):
     return binary(a, to_tensor(b))
 
 
+def promote_arrays(x: np.ndarray, y):
+    """(x, y) promoted as PyTorch does; `y` is an array or a Python number (a weak scalar)."""
+    if type(y) is np.ndarray:
+        if x.dtype != y.dtype:
+            dt = _dtype.promote(x, y)
+            return x.astype(dt, copy=False), y.astype(dt, copy=False)
+        return x, y
+    dt = _dtype.promote_scalar(x, y)
+    return (x if dt == x.dtype else x.astype(dt)), y
+
+
+def operand(b):
+    """A binary op's second operand as `apply` takes it: a Tensor or a Python number."""
+    if isinstance(b, Tensor):
+        return b
+    if isinstance(b, np.generic):
+        b = b.item()
+    if isinstance(b, numbers.Number) and not isinstance(b, complex):
+        return b
+    return to_tensor(b)
+
+
 def float_array(x: np.ndarray) -> np.ndarray:
     """`x` itself if floating, else converted to the default float dtype (as PyTorch's
     unary float ops do on integer tensors)."""
     return x if x.dtype.kind == "f" else x.astype(_dtype.default_np())
-
-
-def broadcast_error(*shapes) -> RuntimeError:
-    """PyTorch's error for shapes that do not broadcast, naming the first clash."""
-    ndim = max(len(s) for s in shapes)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    for d in range(ndim - 1, -1, -1):
-        sizes = [p[d] for p in padded]
-        big = [n for n in sizes if n != 1]
-        if len(set(big)) > 1:
-            a, b = big[0], next(n for n in big if n != big[0])
-            return RuntimeError(
-                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
-                f"non-singleton dimension {d}"
-            )
-    return RuntimeError(f"shapes {[list(s) for s in shapes]} cannot be broadcast together")
 
 
 def require_tensor(x, op: str, arg: str = "input", position: int = 1) -> None:

@@ -1,79 +1,89 @@
 """Activations and normalisers: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, logsumexp.
 
 float32/float64 run through the Cython kernels; other dtypes are computed in float32 (for
-float16) or rejected as PyTorch does for integer inputs of float-only functions.
+float16) or rejected as PyTorch does for integer inputs of float-only functions. Ops whose
+gradient is a function of their output (relu, sigmoid, tanh, softmax, log_softmax) save the
+returned array, so an in-place change of the output before backward is detected.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .. import _kernels as K
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
-from .shape import wrap_dim
+from ..autograd.function import ArrayFunction
+from ._out import write_out
+from .shape import to_dtype, wrap_dim
 
 
 def kernel_array(x: np.ndarray, op: str) -> np.ndarray:
     """A C-contiguous float32/float64 array for a kernel (float16 is computed in float32)."""
     if x.dtype.kind != "f":
-        raise NotImplementedError(f'"{op}" not implemented for \'{_name(x.dtype)}\'')
+        raise NotImplementedError(f'"{op}" not implemented for \'{_dtype.scalar_name(x.dtype)}\'')
     if x.dtype.itemsize < 4:
         x = x.astype(np.float32)
     return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
-def _name(dt: np.dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte",
-            "int16": "Short", "int8": "Char"}.get(dt.name, dt.name)
+def _elementwise_forward(ctx, x: np.ndarray, op: str, kernel) -> np.ndarray:
+    """kernel(x) in x's dtype (integers arrive as float32), saved for backward."""
+    xk = kernel_array(x, op)
+    y = np.empty_like(xk)
+    kernel(xk.reshape(-1), y.reshape(-1))
+    if y.dtype != x.dtype:
+        y = y.astype(x.dtype)
+    ctx.save_for_backward(y)
+    return y
 
 
-def _elementwise(x: np.ndarray, kernel) -> np.ndarray:
-    out = np.empty_like(x)
-    kernel(x.reshape(-1), out.reshape(-1))
-    return out
+def _elementwise_backward(ctx, g: np.ndarray, kernel) -> tuple:
+    """The input's gradient from the saved output y, by a backward kernel."""
+    (y,) = ctx.saved_tensors
+    if y.dtype.itemsize < 4:                   # float16 output: the kernel runs in float32
+        y = y.astype(np.float32)
+    g = np.ascontiguousarray(g, dtype=y.dtype)
+    gx = np.empty_like(y)
+    kernel(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
+    return (gx,)
 
 
-class _ElementwiseBackward(Node):
-    """Backward of an activation from its saved output y, by the kernel `backward_kernel`."""
+class Relu(ArrayFunction):
+    node_name = "ReluBackward0"
 
-    __slots__ = ()
-    backward_kernel = None
+    @staticmethod
+    def forward(ctx, x):
+        return _elementwise_forward(ctx, x, "relu", K.relu_forward)
 
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        g = np.ascontiguousarray(g, dtype=y.dtype)
-        gx = np.empty_like(y)
-        self.backward_kernel(g.reshape(-1), y.reshape(-1), gx.reshape(-1))
-        return (gx,)
+    @staticmethod
+    def backward(ctx, g):
+        return _elementwise_backward(ctx, g, K.relu_backward)
 
 
-class ReluBackward0(_ElementwiseBackward):
-    __slots__ = ()
-    backward_kernel = staticmethod(K.relu_backward)
+class Sigmoid(ArrayFunction):
+    node_name = "SigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x if x.dtype.kind == "f" else x.astype(np.float32)
+        return _elementwise_forward(ctx, x, "sigmoid", K.sigmoid_forward)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _elementwise_backward(ctx, g, K.sigmoid_backward)
 
 
-class SigmoidBackward0(_ElementwiseBackward):
-    __slots__ = ()
-    backward_kernel = staticmethod(K.sigmoid_backward)
+class Tanh(ArrayFunction):
+    node_name = "TanhBackward0"
 
+    @staticmethod
+    def forward(ctx, x):
+        x = x if x.dtype.kind == "f" else x.astype(np.float32)
+        return _elementwise_forward(ctx, x, "tanh", K.tanh_forward)
 
-class TanhBackward0(_ElementwiseBackward):
-    __slots__ = ()
-    backward_kernel = staticmethod(K.tanh_backward)
-
-
-def _activation(input: Tensor, x: np.ndarray, name: str, forward, node_cls) -> Tensor:
-    """Run a float kernel on x (input's array, or its float32 version for integers) and record
-    `node_cls`, which keeps the output for backward."""
-    y = _elementwise(kernel_array(x, name), forward)
-    out = Tensor._wrap(y if y.dtype == x.dtype else y.astype(x.dtype))
-    if needs_grad(input):
-        node = node_cls()
-        node.saved = (y,)
-        node.versions = ((out._version, 0),)
-        record(node, out, input)
-    return out
+    @staticmethod
+    def backward(ctx, g):
+        return _elementwise_backward(ctx, g, K.tanh_backward)
 
 
 def relu(input: Tensor) -> Tensor:
@@ -81,41 +91,41 @@ def relu(input: Tensor) -> Tensor:
     x = input._data
     if x.dtype.kind != "f":
         return Tensor._wrap(np.maximum(x, 0).astype(x.dtype))
-    return _activation(input, x, "relu", K.relu_forward, ReluBackward0)
+    return Relu.apply(input)
 
 
-def sigmoid(input: Tensor) -> Tensor:
+def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """1 / (1 + exp(-input)), computed without overflow at either end."""
-    x = input._data
-    return _activation(input, x if x.dtype.kind == "f" else x.astype(np.float32), "sigmoid",
-                       K.sigmoid_forward, SigmoidBackward0)
+    if out is not None:
+        return write_out(out, "sigmoid", lambda: sigmoid(input), input)
+    return Sigmoid.apply(input)
 
 
-def tanh(input: Tensor) -> Tensor:
+def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Hyperbolic tangent, elementwise."""
-    x = input._data
-    return _activation(input, x if x.dtype.kind == "f" else x.astype(np.float32), "tanh",
-                       K.tanh_forward, TanhBackward0)
+    if out is not None:
+        return write_out(out, "tanh", lambda: tanh(input), input)
+    return Tanh.apply(input)
 
 
-class LeakyReluBackward0(Node):
-    __slots__ = ("slope",)
+class LeakyRelu(ArrayFunction):
+    node_name = "LeakyReluBackward0"
 
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        return (np.where(x > 0, g, g * self.slope).astype(g.dtype, copy=False),)
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.slope = negative_slope
+        ctx.save_for_backward(x)
+        return np.where(x > 0, x, x * np.asarray(negative_slope, dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (np.where(x > 0, g, g * ctx.slope).astype(g.dtype, copy=False),)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """input where positive, negative_slope * input elsewhere."""
-    x = input._data
-    out = Tensor._wrap(np.where(x > 0, x, x * np.asarray(negative_slope, dtype=x.dtype)))
-    if needs_grad(input):
-        node = LeakyReluBackward0()
-        node.slope = negative_slope
-        node.save_for_backward(input)
-        record(node, out, input)
-    return out
+    return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
 def _rows(x: np.ndarray, dim: int) -> tuple[np.ndarray, tuple]:
@@ -136,94 +146,119 @@ def _unrows(y: np.ndarray, moved_shape: tuple, dim: int, ndim: int) -> np.ndarra
     return y if dim == ndim - 1 else np.moveaxis(y, -1, dim)
 
 
-class _SoftmaxBase(Node):
-    __slots__ = ("dim", "kernel", "moved")
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        g2, _ = _rows(np.asarray(g, dtype=y.dtype), self.dim)
-        gx = np.empty_like(y)
-        self.kernel(g2, y, gx)
-        return (_unrows(gx, self.moved, self.dim, len(self.shape)),)
-
-
-class SoftmaxBackward0(_SoftmaxBase):
-    __slots__ = ()
-
-
-class LogSoftmaxBackward0(_SoftmaxBase):
-    __slots__ = ()
-
-
-def _softmax_like(input: Tensor, dim, dtype, name, forward, backward, node_cls) -> Tensor:
-    if dim is None:
-        raise TypeError(f"{name}() missing required argument 'dim' (microtorch follows PyTorch "
-                        "2.x, where the implicit dim choice is deprecated)")
-    x = input._data
-    if dtype is not None:
-        from .._dtype import to_numpy_dtype
-
-        x = x.astype(to_numpy_dtype(dtype))
-    x = kernel_array(x, name)
-    d = wrap_dim(dim, max(x.ndim, 1))
-    rows, moved = _rows(x, d)
+def _softmax_forward(ctx, x, dim, op: str, kernel) -> np.ndarray:
+    """kernel along `dim`, the result saved for backward."""
+    xk = kernel_array(x, op)
+    d = wrap_dim(dim, max(xk.ndim, 1))
+    rows, moved = _rows(xk, d)
     y = np.empty_like(rows)
-    forward(rows, y)
-    result = _unrows(y, moved, d, x.ndim)
-    out_dtype = x.dtype if dtype is not None or input._data.dtype == x.dtype else input._data.dtype
-    out = Tensor._wrap(result if result.dtype == out_dtype else result.astype(out_dtype))
-    if needs_grad(input):
-        node = node_cls()
-        node.dim = d
-        node.moved = moved
-        node.kernel = backward
-        node.saved = (y,)
-        node.versions = ((out._version, 0),)
-        record(node, out, input)
-    return out
+    kernel(rows, y)
+    result = _unrows(y, moved, d, xk.ndim)
+    if result.dtype != x.dtype:
+        result = result.astype(x.dtype)
+    ctx.dim, ctx.moved, ctx.ndim = d, moved, xk.ndim
+    ctx.save_for_backward(result)
+    return result
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def _softmax_backward(ctx, g, kernel) -> tuple:
+    (y,) = ctx.saved_tensors
+    y2, _ = _rows(y, ctx.dim)                  # no copy: y was built from this layout
+    if y2.dtype.itemsize < 4:
+        y2 = y2.astype(np.float32)
+    g2, _ = _rows(np.asarray(g, dtype=y2.dtype), ctx.dim)
+    gx = np.empty_like(y2)
+    kernel(g2, y2, gx)
+    return (_unrows(gx, ctx.moved, ctx.dim, ctx.ndim),)
+
+
+class Softmax(ArrayFunction):
+    node_name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim=None):
+        return _softmax_forward(ctx, x, dim, "softmax", K.softmax_forward)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _softmax_backward(ctx, g, K.softmax_backward)
+
+
+class LogSoftmax(ArrayFunction):
+    node_name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim=None):
+        return _softmax_forward(ctx, x, dim, "log_softmax", K.log_softmax_forward)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _softmax_backward(ctx, g, K.log_softmax_backward)
+
+
+def _require_dim(dim, op: str) -> None:
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument 'dim' (microtorch follows PyTorch "
+                        "2.x, where the implicit dim choice is deprecated)")
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None, *,
+            out: Tensor | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim` (max-shifted, so large inputs do not overflow)."""
-    return _softmax_like(input, dim, dtype, "softmax", K.softmax_forward, K.softmax_backward,
-                         SoftmaxBackward0)
+    if out is not None:
+        return write_out(out, "softmax", lambda: softmax(input, dim, dtype), input)
+    _require_dim(dim, "softmax")
+    if dtype is not None:            # PyTorch's graph: a ToCopyBackward0 first
+        input = to_dtype(input, dtype)
+    return Softmax.apply(input, dim=dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None, *,
+                out: Tensor | None = None) -> Tensor:
     """log(softmax(x)) along `dim`, computed directly (stable for large |x|)."""
-    return _softmax_like(input, dim, dtype, "log_softmax", K.log_softmax_forward,
-                         K.log_softmax_backward, LogSoftmaxBackward0)
+    if out is not None:
+        return write_out(out, "log_softmax", lambda: log_softmax(input, dim, dtype), input)
+    _require_dim(dim, "log_softmax")
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    return LogSoftmax.apply(input, dim=dim)
 
 
-class LogsumexpBackward0(Node):
-    __slots__ = ("dims", "keepdim")
+class Logsumexp(ArrayFunction):
+    node_name = "LogsumexpBackward0"
 
-    def backward(self, g):
-        x, out = self.saved_tensors
-        if not self.keepdim:
-            g = np.expand_dims(g, self.dims)
-            out = np.expand_dims(out, self.dims)
+    @staticmethod
+    def forward(ctx, x, dims=(), keepdim=False):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
+        m = np.amax(x, axis=dims, keepdims=True) if x.size else np.zeros([1] * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):
+            s = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        out = np.asarray(s if keepdim else np.squeeze(s, axis=dims), dtype=x.dtype)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.dims)
+            out = np.expand_dims(out, ctx.dims)
         with np.errstate(invalid="ignore"):
             w = np.exp(x - out)
         return (g * np.where(np.isnan(w) & np.isinf(out), 0, w),)
 
 
-def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over `dim`, max-shifted for stability."""
-    from .reduction import normalize_dims
+def logsumexp(input: Tensor, dim, keepdim: bool = False, *,
+              keepdims: bool | None = None, out: Tensor | None = None) -> Tensor:
+    """log(sum(exp(x))) over `dim`, max-shifted for stability (`keepdims=`: keepdim's alias)."""
+    if out is not None:
+        return write_out(out, "logsumexp",
+                         lambda: logsumexp(input, dim, keepdim, keepdims=keepdims), input)
+    from .reduction import normalize_dims, pick_keepdim
 
-    x = input._data if input._data.dtype.kind == "f" else input._data.astype(np.float32)
-    dims = normalize_dims(dim, x.ndim)
-    m = np.amax(x, axis=dims, keepdims=True) if x.size else np.zeros([1] * x.ndim, x.dtype)
-    m = np.where(np.isfinite(m), m, 0)
-    with np.errstate(divide="ignore"):
-        s = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
-    result = s if keepdim else np.squeeze(s, axis=dims)
-    out = Tensor._wrap(np.asarray(result, dtype=x.dtype))
-    if needs_grad(input):
-        node = LogsumexpBackward0()
-        node.dims, node.keepdim = dims, keepdim
-        node.saved = (x, out._data)
-        node.versions = ((input._version, input._version[0]),)
-        record(node, out, input)
-    return out
+    keepdim = pick_keepdim(keepdim, keepdims)
+    dims = normalize_dims(dim, input._data.ndim)
+    return Logsumexp.apply(input, dims=dims, keepdim=keepdim)

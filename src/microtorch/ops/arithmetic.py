@@ -1,7 +1,9 @@
 """Elementwise arithmetic with broadcasting: + - * / ** and friends.
 
-Backward returns gradients in the broadcast shape; the engine sums them back to each
-input's shape. A Python scalar operand gets no edge in the graph.
+Each differentiable op is a `Function` whose forward and backward work on numpy arrays
+(the built-ins' fast path through `Function.apply`). Backward returns gradients in the
+broadcast shape; the engine sums them back to each input's shape. A Python-number operand
+is passed to `apply` as is: it gets a `(None, 0)` edge, as in PyTorch's nodes.
 """
 from __future__ import annotations
 
@@ -9,212 +11,75 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
-from ._operands import binary, broadcast_error, require_tensor
+from ..autograd.function import ArrayFunction
+from ._operands import binary, operand, promote_arrays, require_tensor
+from ._out import write_out
+from .pointwise import reciprocal
 
 
-class AddBackward0(Node):
-    __slots__ = ("alpha",)
+class Add(ArrayFunction):
+    node_name = "AddBackward0"
 
-    def backward(self, g):
-        return g, (g if self.alpha == 1 else g * self.alpha)
+    @staticmethod
+    def forward(ctx, x, y, alpha=1):
+        x, y = promote_arrays(x, y)
+        ctx.alpha = alpha
+        return np.add(x, y if alpha == 1 else alpha * y)
 
-
-class SubBackward0(Node):
-    __slots__ = ("alpha",)
-
-    def backward(self, g):
-        return g, (-g if self.alpha == 1 else g * -self.alpha)
-
-
-class RsubBackward1(Node):
-    __slots__ = ()
-
-    def backward(self, g):
-        return (-g,)
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha)
 
 
-class MulBackward0(Node):
-    __slots__ = ()
+class Sub(ArrayFunction):
+    node_name = "SubBackward0"
 
-    def backward(self, g):
-        x, y = self.saved_tensors
-        return g * y, g * x
+    @staticmethod
+    def forward(ctx, x, y, alpha=1):
+        x, y = promote_arrays(x, y)
+        if x.dtype == np.bool_:
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                "Use the `^` or `logical_xor()` operator instead."
+            )
+        ctx.alpha = alpha
+        return np.subtract(x, y if alpha == 1 else alpha * y)
 
-
-class MulBackward1(Node):
-    """Multiplication by a Python scalar (saved like a tensor, so a second backward raises,
-    as in PyTorch)."""
-
-    __slots__ = ()
-
-    def name(self) -> str:
-        return "MulBackward0"
-
-    def backward(self, g):
-        (scalar,) = self.saved_tensors
-        return (g * scalar,)
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
-class DivBackward0(Node):
-    __slots__ = ()
+class Rsub(ArrayFunction):
+    """number - alpha * tensor."""
 
-    def backward(self, g):
-        x, y = self.saved_tensors
-        gx = g / y
-        return gx, -gx * x / y
+    node_name = "RsubBackward1"
 
+    @staticmethod
+    def forward(ctx, x, number, alpha=1):
+        x, number = promote_arrays(x, number)
+        ctx.alpha = alpha
+        return np.asarray(number - x if alpha == 1 else number - alpha * x)
 
-class DivBackward1(Node):
-    """Division by a Python scalar."""
-
-    __slots__ = ()
-
-    def name(self) -> str:
-        return "DivBackward0"
-
-    def backward(self, g):
-        (scalar,) = self.saved_tensors
-        return (g / scalar,)
+    @staticmethod
+    def backward(ctx, g):
+        return (-g if ctx.alpha == 1 else g * -ctx.alpha),
 
 
-class RdivBackward(Node):
-    """scalar / tensor: d/dx (s / x) = -s / x**2 = -out / x."""
+class Mul(ArrayFunction):
+    node_name = "MulBackward0"
 
-    __slots__ = ()
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = promote_arrays(x, y)
+        ctx.save_for_backward(x, y)
+        return np.multiply(x, y)
 
-    def name(self) -> str:
-        return "MulBackward0"          # PyTorch records s / x as s * reciprocal(x)
-
-    def backward(self, g):
-        x, out = self.saved_tensors
-        return (-g * out / x,)
-
-
-class NegBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, g):
-        return (-g,)
-
-
-class PowBackward0(Node):
-    """tensor ** scalar."""
-
-    __slots__ = ("exponent",)
-
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        e = self.exponent
-        if e == 0:
-            return (np.zeros_like(g),)
-        if e == 2:
-            return (g * 2 * x,)
-        return (g * e * x ** (e - 1),)
-
-
-class PowBackward1(Node):
-    """tensor ** tensor."""
-
-    __slots__ = ()
-
-    def backward(self, g):
-        x, y, out = self.saved_tensors
-        gx = g * y * np.where(y == 0, 0.0, x ** np.where(y == 0, 1, y - 1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gy = g * np.where((x == 0) & (y >= 0), 0.0, out * np.log(x))
-        return gx, gy
-
-
-class PowBackward2(Node):
-    """scalar ** tensor: d/dy (s ** y) = out * log(s)."""
-
-    __slots__ = ("base",)
-
-    def backward(self, g):
-        (out,) = self.saved_tensors
-        if self.base == 0:
-            return (np.zeros_like(g),)
-        return (g * out * np.log(self.base),)
-
-
-def _wrap_out(data: np.ndarray) -> Tensor:
-    return Tensor._wrap(data if isinstance(data, np.ndarray) else np.asarray(data))
-
-
-def add(input: Tensor, other, *, alpha=1) -> Tensor:
-    """input + alpha * other."""
-    if not isinstance(input, Tensor):
-        return add(other, input) if alpha == 1 else add(other * alpha, input)
-    x, y, t = binary(input, other)
-    try:
-        out = _wrap_out(x + y if alpha == 1 else x + alpha * y)
-    except ValueError:
-        raise broadcast_error(x.shape, y.shape) from None
-    if needs_grad(input, t):
-        node = AddBackward0()
-        node.alpha = alpha
-        record(node, out, input, t)
-    return out
-
-
-def sub(input: Tensor, other, *, alpha=1) -> Tensor:
-    """input - alpha * other."""
-    if not isinstance(input, Tensor):
-        return rsub(other, input, alpha=alpha)
-    x, y, t = binary(input, other)
-    if x.dtype == np.bool_:
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with two bool tensors is not supported. "
-            "Use the `^` or `logical_xor()` operator instead."
-        )
-    try:
-        out = _wrap_out(x - y if alpha == 1 else x - alpha * y)
-    except ValueError:
-        raise broadcast_error(x.shape, y.shape) from None
-    if needs_grad(input, t):
-        node = SubBackward0()
-        node.alpha = alpha
-        record(node, out, input, t)
-    return out
-
-
-def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
-    """other - alpha * input (the reflected `scalar - tensor`)."""
-    x, y, t = binary(input, other)
-    if t is not None:
-        return sub(t, input, alpha=alpha)
-    out = _wrap_out(y - x if alpha == 1 else y - alpha * x)
-    if needs_grad(input):
-        node = RsubBackward1() if alpha == 1 else MulBackward1()
-        if alpha != 1:
-            node.saved = (-alpha,)
-        record(node, out, input)
-    return out
-
-
-def mul(input: Tensor, other) -> Tensor:
-    """input * other."""
-    if not isinstance(input, Tensor):
-        return mul(other, input)
-    x, y, t = binary(input, other)
-    try:
-        out = _wrap_out(x * y)
-    except ValueError:
-        raise broadcast_error(x.shape, y.shape) from None
-    if t is None:
-        if needs_grad(input):
-            node = MulBackward1()
-            node.saved = (y,)
-            record(node, out, input)
-        return out
-    if needs_grad(input, t):
-        node = MulBackward0()
-        node.saved = (x, y)
-        node.versions = ((input._version, input._version[0]), (t._version, t._version[0]))
-        record(node, out, input, t)
-    return out
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return (g * y if ctx.needs_input_grad[0] else None,
+                g * x if ctx.needs_input_grad[1] else None)
 
 
 def _true_div_arrays(x, y):
@@ -225,106 +90,240 @@ def _true_div_arrays(x, y):
     return x, y
 
 
-def div(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
-    """input / other (true division; `rounding_mode` 'trunc' or 'floor' as PyTorch)."""
-    if rounding_mode is not None:
-        x, y, _ = binary(input, other)
+class Div(ArrayFunction):
+    node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = _true_div_arrays(*promote_arrays(x, y))
+        ctx.save_for_backward(x, y)
+        return np.true_divide(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx = g / y
+        return gx, (-gx * x / y if ctx.needs_input_grad[1] else None)
+
+
+class DivRounding(ArrayFunction):
+    """x / y rounded down ("floor") or toward zero ("trunc"): piecewise constant, so both
+    gradients are zero (PyTorch still records the node)."""
+
+    node_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, x, y, rounding_mode):
+        x, y = promote_arrays(x, y)
         q = np.true_divide(x, y)
         q = np.trunc(q) if rounding_mode == "trunc" else np.floor(q)
-        return Tensor._wrap(np.asarray(q).astype(x.dtype if x.dtype.kind != "b" else np.int64))
+        return np.asarray(q).astype(x.dtype if x.dtype.kind != "b" else np.int64)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.zeros_like(g) if need else None for need in ctx.needs_input_grad)
+
+
+class Remainder(ArrayFunction):
+    """x % y with the sign of y: d/dx = 1, d/dy = -floor(x / y)."""
+
+    node_name = "RemainderBackward1"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = promote_arrays(x, y)
+        ctx.save_for_backward(x, y)
+        return np.asarray(np.remainder(x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g, (-g * np.floor(x / y) if ctx.needs_input_grad[1] else None)
+
+
+class RemainderScalar(ArrayFunction):
+    """tensor % number: d/dx = 1."""
+
+    node_name = "RemainderBackward0"
+
+    @staticmethod
+    def forward(ctx, x, other):
+        x, other = promote_arrays(x, other)
+        return np.asarray(np.remainder(x, other))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Neg(ArrayFunction):
+    node_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        if x.dtype == np.bool_:
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class PowScalar(ArrayFunction):
+    """tensor ** number."""
+
+    node_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, x, exponent):
+        x, e = promote_arrays(x, exponent)
+        if x.dtype.kind in "iub" and isinstance(e, (int, np.integer)) and e < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        ctx.exponent = e
+        ctx.save_for_backward(x)
+        return np.asarray(x * x if e == 2 else x ** e)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        e = ctx.exponent
+        if e == 0:
+            return (np.zeros_like(g),)
+        if e == 2:
+            return (g * 2 * x,)
+        return (g * e * x ** (e - 1),)
+
+
+class Pow(ArrayFunction):
+    """tensor ** tensor."""
+
+    node_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = promote_arrays(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.power(x, y)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, out = ctx.saved_tensors
+        gx = g * y * np.where(y == 0, 0.0, x ** np.where(y == 0, 1, y - 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gy = g * np.where((x == 0) & (y >= 0), 0.0, out * np.log(x))
+        return gx, gy
+
+
+class Rpow(ArrayFunction):
+    """number ** tensor: d/dy (s ** y) = out * log(s)."""
+
+    node_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, x, base):
+        x, b = promote_arrays(x, base)
+        if x.dtype.kind != "f" and isinstance(b, float):
+            x = x.astype(_dtype.default_np())
+        out = np.power(b, x) if x.dtype.kind == "f" else np.power(b, x).astype(x.dtype)
+        ctx.base = b
+        ctx.save_for_backward(out)
+        return np.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        if ctx.base == 0:
+            return (np.zeros_like(g),)
+        return (g * out * np.log(ctx.base),)
+
+
+def add(input: Tensor, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
+    """input + alpha * other."""
+    if out is not None:
+        return write_out(out, "add", lambda: add(input, other, alpha=alpha), input, other)
+    if not isinstance(input, Tensor):
+        return add(other, input) if alpha == 1 else add(other * alpha, input)
+    return Add.apply(input, operand(other), alpha=alpha)
+
+
+def sub(input: Tensor, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
+    """input - alpha * other."""
+    if out is not None:
+        return write_out(out, "sub", lambda: sub(input, other, alpha=alpha), input, other)
+    if not isinstance(input, Tensor):
+        return rsub(other, input, alpha=alpha)
+    return Sub.apply(input, operand(other), alpha=alpha)
+
+
+def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
+    """other - alpha * input (the reflected `number - tensor`)."""
+    other = operand(other)
+    if isinstance(other, Tensor):
+        return Sub.apply(other, input, alpha=alpha)
+    return Rsub.apply(input, number=other, alpha=alpha)
+
+
+def mul(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    """input * other."""
+    if out is not None:
+        return write_out(out, "mul", lambda: mul(input, other), input, other)
+    if not isinstance(input, Tensor):
+        return mul(other, input)
+    return Mul.apply(input, operand(other))
+
+
+def div(input: Tensor, other, *, rounding_mode: str | None = None,
+        out: Tensor | None = None) -> Tensor:
+    """input / other (true division; `rounding_mode` 'trunc' or 'floor' as PyTorch)."""
+    if out is not None:
+        return write_out(out, "div", lambda: div(input, other, rounding_mode=rounding_mode),
+                         input, other)
+    if rounding_mode is not None:
+        return DivRounding.apply(input, operand(other), rounding_mode=rounding_mode)
     if not isinstance(input, Tensor):
         return rdiv(other, input)
-    x, y, t = binary(input, other)
-    x, y = _true_div_arrays(x, y)
-    try:
-        out = _wrap_out(x / y)
-    except ValueError:
-        raise broadcast_error(x.shape, y.shape) from None
-    if t is None:
-        if needs_grad(input):
-            node = DivBackward1()
-            node.saved = (y,)
-            record(node, out, input)
-        return out
-    if needs_grad(input, t):
-        node = DivBackward0()
-        node.saved = (x, y)
-        node.versions = ((input._version, input._version[0]), (t._version, t._version[0]))
-        record(node, out, input, t)
-    return out
+    return Div.apply(input, operand(other))
 
 
 def rdiv(input: Tensor, other) -> Tensor:
-    """other / input (the reflected `scalar / tensor`)."""
-    x, y, t = binary(input, other)
-    if t is not None:
-        return div(t, input)
-    x, _ = _true_div_arrays(x, None)
-    with np.errstate(divide="ignore"):
-        out = _wrap_out(y / x)
-    if needs_grad(input):
-        node = RdivBackward()
-        node.saved = (x, out._data)
-        node.versions = ((input._version, input._version[0]),)
-        record(node, out, input)
-    return out
+    """other / input (the reflected `number / tensor`)."""
+    other = operand(other)
+    if isinstance(other, Tensor):
+        return Div.apply(other, input)
+    return mul(reciprocal(input), other)  # PyTorch's graph: MulBackward0(ReciprocalBackward0)
 
 
-def neg(input: Tensor) -> Tensor:
+def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """-input."""
-    if input._data.dtype == np.bool_:
-        raise RuntimeError(
-            "Negation, the `-` operator, on a bool tensor is not supported. "
-            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
-        )
-    out = Tensor._wrap(np.negative(input._data))
-    if needs_grad(input):
-        record(NegBackward0(), out, input)
-    return out
+    if out is not None:
+        return write_out(out, "neg", lambda: neg(input), input)
+    return Neg.apply(input)
 
 
-def pow(input, exponent) -> Tensor:
-    """input ** exponent (tensor or scalar exponent; a scalar base goes through `rpow`)."""
+def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
+    """input ** exponent (tensor or number exponent; a number base goes through `rpow`)."""
+    if out is not None:
+        return write_out(out, "pow", lambda: pow(input, exponent), input, exponent)
     if not isinstance(input, Tensor):
         return rpow(exponent, input)
-    x, e, t = binary(input, exponent)
-    if t is None:
-        if x.dtype.kind in "iub" and isinstance(e, (int, np.integer)) and e < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        out = _wrap_out(x * x if e == 2 else x ** e)
-        if needs_grad(input):
-            node = PowBackward0()
-            node.exponent = e
-            node.save_for_backward(input)
-            record(node, out, input)
-        return out
-    try:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _wrap_out(x ** e)
-    except ValueError:
-        raise broadcast_error(x.shape, e.shape) from None
-    if needs_grad(input, t):
-        node = PowBackward1()
-        node.saved = (x, e, out._data)
-        node.versions = ((input._version, input._version[0]), (t._version, t._version[0]))
-        record(node, out, input, t)
-    return out
+    exponent = operand(exponent)
+    if isinstance(exponent, Tensor):
+        return Pow.apply(input, exponent)
+    return PowScalar.apply(input, exponent=exponent)
 
 
 def rpow(input: Tensor, base) -> Tensor:
-    """base ** input for a scalar base."""
-    x, b, t = binary(input, base)
-    if t is not None:
-        return pow(t, input)
-    if x.dtype.kind != "f" and isinstance(b, float):
-        x = x.astype(_dtype.default_np())
-    out = _wrap_out(np.power(b, x) if x.dtype.kind == "f" else np.power(b, x).astype(x.dtype))
-    if needs_grad(input):
-        node = PowBackward2()
-        node.base = b
-        node.saved = (out._data,)
-        record(node, out, input)
-    return out
+    """base ** input for a number base."""
+    base = operand(base)
+    if isinstance(base, Tensor):
+        return Pow.apply(base, input)
+    return Rpow.apply(input, base=base)
 
 
 def _tensor_first(input, other):
@@ -334,55 +333,82 @@ def _tensor_first(input, other):
     return Tensor._wrap(np.asarray(input, dtype=_dtype.promote_scalar(other._data, input))), other
 
 
-def floor_divide(input: Tensor, other) -> Tensor:
+def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     """input // other (not differentiable, as in PyTorch)."""
+    if out is not None:
+        return write_out(out, "floor_divide", lambda: floor_divide(input, other), input, other)
     x, y, _ = binary(*_tensor_first(input, other))
-    return _wrap_out(np.floor_divide(x, y))
+    return Tensor._wrap(np.asarray(np.floor_divide(x, y)))
 
 
-def remainder(input: Tensor, other) -> Tensor:
+def remainder(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     """input % other with the sign of the divisor (Python's and PyTorch's convention)."""
+    if out is not None:
+        return write_out(out, "remainder", lambda: remainder(input, other), input, other)
+    if isinstance(input, Tensor):
+        other = operand(other)
+        if isinstance(other, Tensor):
+            return Remainder.apply(input, other)
+        return RemainderScalar.apply(input, other=other)
     x, y, _ = binary(*_tensor_first(input, other))
-    return _wrap_out(np.remainder(x, y))
+    return Tensor._wrap(np.asarray(np.remainder(x, y)))
 
 
-class MaximumBackward0(Node):
-    __slots__ = ("pick_first",)
-
-    def backward(self, g):
-        x, y = self.saved_tensors
-        first = self.pick_first(x, y)
-        tie = x == y
-        gx = np.where(tie, g / 2, np.where(first, g, 0))
-        gy = np.where(tie, g / 2, np.where(first, 0, g))
-        return gx, gy
+def _extreme_backward(ctx, g, first):
+    """Gradient of maximum/minimum: to the picked operand, split in half on ties."""
+    x, y = ctx.saved_tensors
+    first = first(x, y)
+    tie = x == y
+    gx = np.where(tie, g / 2, np.where(first, g, 0))
+    gy = np.where(tie, g / 2, np.where(first, 0, g))
+    return gx, gy
 
 
-class MinimumBackward0(MaximumBackward0):
-    __slots__ = ()
-
-
-def _elementwise_extreme(input: Tensor, other, fn, pick_first, node_cls) -> Tensor:
-    require_tensor(input, fn.__name__)
-    require_tensor(other, fn.__name__, "other", 2)
-    x, y, t = binary(input, other)
-    try:
-        out = Tensor._wrap(fn(x, y))
-    except ValueError:
-        raise broadcast_error(x.shape, y.shape) from None
-    if needs_grad(input, t):
-        node = node_cls()
-        node.pick_first = pick_first
-        node.saved = (x, y)
-        record(node, out, input, t)
-    return out
-
-
-def maximum(input: Tensor, other: Tensor) -> Tensor:
+class Maximum(ArrayFunction):
     """Elementwise maximum (NaN propagates; ties share the gradient)."""
-    return _elementwise_extreme(input, other, np.maximum, np.greater, MaximumBackward0)
+
+    node_name = "MaximumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = promote_arrays(x, y)
+        ctx.save_for_backward(x, y)
+        return np.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _extreme_backward(ctx, g, np.greater)
 
 
-def minimum(input: Tensor, other: Tensor) -> Tensor:
+class Minimum(ArrayFunction):
     """Elementwise minimum (NaN propagates; ties share the gradient)."""
-    return _elementwise_extreme(input, other, np.minimum, np.less, MinimumBackward0)
+
+    node_name = "MinimumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = promote_arrays(x, y)
+        ctx.save_for_backward(x, y)
+        return np.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _extreme_backward(ctx, g, np.less)
+
+
+def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise maximum (NaN propagates; ties share the gradient)."""
+    if out is not None:
+        return write_out(out, "maximum", lambda: maximum(input, other), input, other)
+    require_tensor(input, "maximum")
+    require_tensor(other, "maximum", "other", 2)
+    return Maximum.apply(input, other)
+
+
+def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise minimum (NaN propagates; ties share the gradient)."""
+    if out is not None:
+        return write_out(out, "minimum", lambda: minimum(input, other), input, other)
+    require_tensor(input, "minimum")
+    require_tensor(other, "minimum", "other", 2)
+    return Minimum.apply(input, other)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._broadcast import broadcast_error
 from .._tensor import Tensor
-from ._operands import binary, broadcast_error, require_tensor, to_tensor
+from ._operands import binary, require_tensor, to_tensor
 
 
 def compare(input: Tensor, other, fn) -> Tensor:

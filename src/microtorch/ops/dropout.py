@@ -9,33 +9,34 @@ import numpy as np
 
 from .. import random as _random
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
+from ..autograd.function import ArrayFunction
 
 
-class MulBackward0(Node):
-    """Dropout is a product with a saved scaled mask (PyTorch records it as MulBackward0)."""
+class Dropout(ArrayFunction):
+    """A product with a saved scaled mask. PyTorch records it as MulBackward0 of the input
+    and the mask: the second positional slot stands for the mask (made in forward, so it
+    is None here and its edge is `(None, 0)`, as PyTorch's)."""
 
-    __slots__ = ()
+    node_name = "MulBackward0"
 
-    def backward(self, g):
-        (scaled_mask,) = self.saved
-        return (g * scaled_mask,)
+    @staticmethod
+    def forward(ctx, x, mask_slot=None, p=0.5, generator=None):
+        dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+        if p >= 1:
+            scaled_mask = np.zeros(x.shape, dtype=dt)
+        else:
+            keep = _random.rng(generator).random(x.shape, dtype=np.float32) >= p
+            scaled_mask = keep.astype(dt)
+            scaled_mask *= dt.type(1.0 / (1.0 - p))
+        ctx.save_for_backward(scaled_mask)
+        return np.multiply(x, scaled_mask, dtype=dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        (scaled_mask,) = ctx.saved_tensors
+        return g * scaled_mask, None
 
 
 def dropout(input: Tensor, p: float = 0.5, generator=None) -> Tensor:
     """Training-mode dropout (callers handle eval mode and p == 0 by returning the input)."""
-    x = input._data
-    dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
-    if p >= 1:
-        scaled_mask = np.zeros(x.shape, dtype=dt)
-    else:
-        keep = _random.rng(generator).random(x.shape, dtype=np.float32) >= p
-        scaled_mask = keep.astype(dt)
-        scaled_mask *= dt.type(1.0 / (1.0 - p))
-    out = Tensor._wrap(np.multiply(x, scaled_mask, dtype=dt))
-    if needs_grad(input):
-        node = MulBackward0()
-        node.saved = (scaled_mask,)
-        record(node, out, input)
-    return out
+    return Dropout.apply(input, None, p=p, generator=generator)

@@ -1,9 +1,12 @@
 """In-place ops: add_, sub_, mul_, div_, zero_, fill_, copy_, clamp_, uniform_, normal_.
 
-Each bumps the tensor's version counter, so a backward that saved the old value raises.
-Under grad mode, in-place on a leaf that requires grad raises (as in PyTorch); on a
-non-leaf it is recorded by re-pointing the tensor's `grad_fn` at a new node whose input
-is the tensor's old history.
+Each is a `Function` whose forward writes into the input's array, marks it dirty and
+returns it: `Function.apply` then bumps the tensor's version counter (so a backward that
+saved the old value raises; this happens under no_grad too, which optimizers rely on) and,
+when recording, makes the tensor the output of the new node, whose input edge is the
+tensor's old history. The public entries validate first, before any data is written: an
+in-place change of a leaf that requires grad raises (as in PyTorch), as does one of a view
+of a tensor that requires grad (which microtorch does not record).
 """
 from __future__ import annotations
 
@@ -11,9 +14,8 @@ import numpy as np
 
 from .. import random as _random
 from .._tensor import Tensor
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import state
-from ..autograd.graph import record
-from ..autograd.node import Node
 from ._operands import binary
 
 
@@ -31,22 +33,9 @@ def check_inplace(t: Tensor) -> None:
             )
 
 
-def rebase(node: Node, t: Tensor, other: Tensor | None = None) -> None:
-    """Record `node` as the new `grad_fn` of `t`, taking t's previous history as input 0."""
-    old = Tensor._wrap(t._data)
-    old.grad_fn = t.grad_fn
-    old._requires_grad = t._requires_grad
-    if other is None:
-        record(node, t, old)
-    else:
-        record(node, t, old, other)
-
-
-def _tracked(t: Tensor, other) -> bool:
-    return state.enabled and (t._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
-
-
 def _operand(t: Tensor, other, op: str):
+    """`other` as `apply` takes it (a Tensor or a Python number), after checking that the
+    promoted result keeps t's dtype and that `other` broadcasts to t's shape."""
     x, y, o = binary(t, other)
     if x.dtype != t._data.dtype:
         raise RuntimeError(
@@ -55,7 +44,7 @@ def _operand(t: Tensor, other, op: str):
         )
     if isinstance(y, np.ndarray):
         check_broadcast_into(y.shape, x.shape)
-    return y, o
+    return y if o is None else o
 
 
 def check_broadcast_into(src: tuple, dst: tuple) -> None:
@@ -73,69 +62,100 @@ def check_broadcast_into(src: tuple, dst: tuple) -> None:
         )
 
 
-class AddBackward0(Node):
-    __slots__ = ("alpha",)
+def _like(x: np.ndarray, y):
+    """The operand `y` in x's dtype (the promoted dtype, checked by `_operand`), copied if
+    it shares memory with x so that the write into x cannot change it."""
+    if not isinstance(y, np.ndarray):
+        return y
+    if y.dtype != x.dtype:
+        return y.astype(x.dtype)
+    return y.copy() if np.may_share_memory(x, y) else y
 
-    def backward(self, g):
-        return g, g * self.alpha
+
+class AddInplace(ArrayFunction):
+    """x += alpha * y."""
+
+    node_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, alpha=1):
+        y = _like(x, y)
+        ctx.alpha = alpha
+        np.add(x, y if alpha == 1 else np.multiply(y, alpha), out=x, casting="unsafe")
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha)
 
 
-class MulBackward0(Node):
-    __slots__ = ()
+class SubInplace(AddInplace):
+    """x -= alpha * y: AddInplace applied with -alpha, under PyTorch's name."""
 
-    def backward(self, g):
-        old, y = self.saved
+    node_name = "SubBackward0"
+
+
+class MulInplace(ArrayFunction):
+    """x *= y; the old x is kept (copied) only when y needs a gradient."""
+
+    node_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        y = _like(x, y)
+        old = x.copy() if ctx.needs_input_grad[1] else None
+        np.multiply(x, y, out=x, casting="unsafe")
+        ctx.save_for_backward(old, y)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        old, y = ctx.saved_tensors
         return g * y, (None if old is None else g * old)
 
 
-class DivBackward0(Node):
-    __slots__ = ()
+class DivInplace(ArrayFunction):
+    """x /= y (true division); the old x is kept only when y needs a gradient."""
 
-    def backward(self, g):
-        old, y = self.saved
+    node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        y = _like(x, y)
+        old = x.copy() if ctx.needs_input_grad[1] else None
+        np.divide(x, y, out=x, casting="unsafe")
+        ctx.save_for_backward(old, y)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        old, y = ctx.saved_tensors
         gx = g / y
         return gx, (None if old is None else -gx * old / y)
 
 
 def add_(t: Tensor, other, *, alpha=1) -> Tensor:
     """t += alpha * other."""
-    y, o = _operand(t, other, "add_")
-    track = _tracked(t, o)
-    if track:
-        check_inplace(t)
-    x = t._data
-    if alpha == 1:
-        np.add(x, y, out=x, casting="unsafe")
-    else:
-        np.add(x, np.multiply(y, alpha), out=x, casting="unsafe")
-    t._version[0] += 1
-    if track:
-        node = AddBackward0()
-        node.alpha = alpha
-        rebase(node, t, o)
-    return t
+    y = _operand(t, other, "add_")
+    check_inplace(t)
+    return AddInplace.apply(t, y, alpha=alpha)
 
 
 def sub_(t: Tensor, other, *, alpha=1) -> Tensor:
     """t -= alpha * other."""
-    return add_(t, other, alpha=-alpha)
+    y = _operand(t, other, "add_")
+    check_inplace(t)
+    return SubInplace.apply(t, y, alpha=-alpha)
 
 
 def mul_(t: Tensor, other) -> Tensor:
     """t *= other."""
-    y, o = _operand(t, other, "mul_")
-    track = _tracked(t, o)
-    old = None
-    if track:
-        check_inplace(t)
-        old = t._data.copy() if o is not None and o._requires_grad else None
-    np.multiply(t._data, y, out=t._data, casting="unsafe")
-    t._version[0] += 1
-    if track:
-        node = MulBackward0()
-        node.saved = (old, y)
-        rebase(node, t, o)
-    return t
+    y = _operand(t, other, "mul_")
+    check_inplace(t)
+    return MulInplace.apply(t, y)
 
 
 def div_(t: Tensor, other) -> Tensor:
@@ -144,119 +164,177 @@ def div_(t: Tensor, other) -> Tensor:
         raise RuntimeError(
             f"result type Float can't be cast to the desired output type {t.dtype.name}"
         )
-    y, o = _operand(t, other, "div_")
-    track = _tracked(t, o)
-    old = None
-    if track:
-        check_inplace(t)
-        old = t._data.copy() if o is not None and o._requires_grad else None
-    np.divide(t._data, y, out=t._data, casting="unsafe")
-    t._version[0] += 1
-    if track:
-        node = DivBackward0()
-        node.saved = (old, y)
-        rebase(node, t, o)
-    return t
+    y = _operand(t, other, "div_")
+    check_inplace(t)
+    return DivInplace.apply(t, y)
 
 
-class FillBackward0(Node):
-    """fill_/zero_: the old values no longer matter."""
+class Fill(ArrayFunction):
+    """Every element set to a number: the old values no longer matter."""
 
-    __slots__ = ()
+    node_name = "FillBackward2"
 
-    def backward(self, g):
+    @staticmethod
+    def forward(ctx, x, value):
+        x[...] = value
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.zeros_like(g),)
+
+
+class FillTensor(ArrayFunction):
+    """Every element set to a tensor's value: its gradient is the sum of the output's
+    (given in the output's shape; the engine sums it back to the value's)."""
+
+    node_name = "FillBackward3"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        x[...] = value
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), (g if ctx.needs_input_grad[1] else None)
+
+
+class Zero(ArrayFunction):
+    """Every element set to 0 (PyTorch records zero_ apart from fill_)."""
+
+    node_name = "ZeroBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        x.fill(0)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
         return (np.zeros_like(g),)
 
 
 def fill_(t: Tensor, value) -> Tensor:
     """Set every element to `value`."""
-    v = value._data if isinstance(value, Tensor) else value
-    track = state.enabled and t._requires_grad
-    if track:
-        check_inplace(t)
-    t._data[...] = v
-    t._version[0] += 1
-    if track:
-        rebase(FillBackward0(), t)
-    return t
+    check_inplace(t)
+    if isinstance(value, Tensor):
+        return FillTensor.apply(t, value)
+    return Fill.apply(t, value=value)
 
 
 def zero_(t: Tensor) -> Tensor:
     """Set every element to 0."""
-    return fill_(t, 0)
+    check_inplace(t)
+    return Zero.apply(t)
 
 
-class CopyBackwards(Node):
-    __slots__ = ()
+class Copy(ArrayFunction):
+    """x's elements replaced by src's (broadcast, cast to x's dtype)."""
 
-    def backward(self, g):
-        return np.zeros_like(g), g
+    node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, x, src):
+        np.copyto(x, src, casting="unsafe")
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), (g if ctx.needs_input_grad[1] else None)
 
 
 def copy_(t: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy `src` (broadcast, cast to t's dtype) into t."""
     s = src._data if isinstance(src, Tensor) else np.asarray(src)
     check_broadcast_into(s.shape, t._data.shape)
-    track = _tracked(t, src)
-    if track:
-        check_inplace(t)
-    np.copyto(t._data, s, casting="unsafe")
-    t._version[0] += 1
-    if track:
-        rebase(CopyBackwards(), t, src if isinstance(src, Tensor) else None)
-    return t
+    check_inplace(t)
+    return Copy.apply(t, src if isinstance(src, Tensor) else s)
 
 
-class ClampBackward1(Node):
-    __slots__ = ()
+class ClampInplace(ArrayFunction):
+    """x limited to [min, max]; the gradient passes where x was inside the bounds."""
 
-    def backward(self, g):
-        (keep,) = self.saved
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        if ctx.needs_input_grad[0]:
+            keep = np.ones(x.shape, bool)
+            if min is not None:
+                keep &= x >= min
+            if max is not None:
+                keep &= x <= max
+            ctx.save_for_backward(keep)
+        if min is not None:
+            np.copyto(x, np.asarray(min, dtype=x.dtype), where=x < min)
+        if max is not None:
+            np.copyto(x, np.asarray(max, dtype=x.dtype), where=x > max)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        (keep,) = ctx.saved_tensors
         return (np.where(keep, g, 0).astype(g.dtype, copy=False),)
 
 
 def clamp_(t: Tensor, min=None, max=None) -> Tensor:
-    """Limit t's elements to [min, max] in place."""
+    """Limit t's elements to [min, max] in place (tensor bounds act as constants)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    track = state.enabled and t._requires_grad
-    x = t._data
-    keep = None
-    if track:
-        check_inplace(t)
-        keep = np.ones(x.shape, bool)
-        if min is not None:
-            keep &= x >= min
-        if max is not None:
-            keep &= x <= max
-    if min is not None:
-        np.copyto(x, np.asarray(min, dtype=x.dtype), where=x < min)
-    if max is not None:
-        np.copyto(x, np.asarray(max, dtype=x.dtype), where=x > max)
-    t._version[0] += 1
-    if track:
-        node = ClampBackward1()
-        node.saved = (keep,)
-        rebase(node, t)
-    return t
+    check_inplace(t)
+    lo = min._data if isinstance(min, Tensor) else min
+    hi = max._data if isinstance(max, Tensor) else max
+    return ClampInplace.apply(t, min=lo, max=hi)
 
 
 clip_ = clamp_
 
 
-def _random_fill(t: Tensor, sample, generator) -> Tensor:
-    check_inplace(t)
-    rng = _random.rng(generator)
-    t._data[...] = sample(rng, t._data.shape)
-    t._version[0] += 1
-    return t
+class Uniform(ArrayFunction):
+    """x filled with samples from U(a, b): the old values get a zero gradient."""
+
+    node_name = "UniformBackward0"
+
+    @staticmethod
+    def forward(ctx, x, a, b, generator):
+        x[...] = _random.rng(generator).uniform(a, b, x.shape)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.zeros_like(g),)
+
+
+class Normal(ArrayFunction):
+    """x filled with samples from N(mean, std**2): the old values get a zero gradient."""
+
+    node_name = "NormalBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mean, std, generator):
+        x[...] = _random.rng(generator).normal(mean, std, x.shape)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.zeros_like(g),)
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill with samples from U(a, b)."""
-    return _random_fill(t, lambda r, s: r.uniform(a, b, s), generator)
+    check_inplace(t)
+    return Uniform.apply(t, a=a, b=b, generator=generator)
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill with samples from N(mean, std**2)."""
-    return _random_fill(t, lambda r, s: r.normal(mean, std, s), generator)
+    check_inplace(t)
+    return Normal.apply(t, mean=mean, std=std, generator=generator)

@@ -1,13 +1,18 @@
-"""Joining and selecting: cat, stack, where."""
+"""Joining and selecting: cat, stack, where.
+
+cat and stack take one graph slot per joined tensor; where has two (input and other), its
+condition being an option, as in PyTorch's nodes.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _dtype
+from .._broadcast import broadcast_error
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
-from ._operands import binary, broadcast_error, to_tensor
+from ..autograd.function import ArrayFunction
+from ._operands import operand, promote_arrays, to_tensor
+from ._out import write_out
 from .shape import wrap_dim
 
 
@@ -19,16 +24,35 @@ def _common_dtype(arrays: list) -> np.dtype:
     return dt
 
 
-class CatBackward0(Node):
-    __slots__ = ("dim", "sizes")
+class Cat(ArrayFunction):
+    node_name = "CatBackward0"
 
-    def backward(self, g):
-        bounds = np.cumsum(self.sizes)[:-1]
-        return tuple(np.split(g, bounds, axis=self.dim))
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        dt = _common_dtype(arrays)
+        ndim = max(a.ndim for a in arrays)
+        # sizes along dim; None for the 1-D empty tensors that PyTorch skips
+        ctx.dim, ctx.sizes = dim, [None if _skipped(a, ndim) else a.shape[dim] for a in arrays]
+        return np.concatenate([a.astype(dt, copy=False) for a in arrays
+                               if not _skipped(a, ndim)], axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        bounds = np.cumsum([n for n in ctx.sizes if n is not None])[:-1]
+        pieces = iter(np.split(g, bounds, axis=ctx.dim))
+        return tuple(np.zeros(0, g.dtype) if n is None else next(pieces) for n in ctx.sizes)
 
 
-def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join tensors along an existing dim (1-D empty tensors are skipped, as PyTorch)."""
+def _skipped(a: np.ndarray, ndim: int) -> bool:
+    """A 1-D empty tensor joined with tensors of more dims: PyTorch leaves it out."""
+    return a.ndim == 1 and a.shape[0] == 0 and ndim != 1
+
+
+def cat(tensors, dim: int = 0, *, axis=None, out: Tensor | None = None) -> Tensor:
+    """Join tensors along an existing dim (1-D empty tensors are skipped, as PyTorch, but
+    keep their slot in the graph)."""
+    if out is not None:
+        return write_out(out, "cat", lambda: cat(tensors, dim, axis=axis), tensors)
     if axis is not None:
         dim = axis
     if isinstance(tensors, Tensor):
@@ -49,28 +73,30 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
                 f"Sizes of tensors must match except in dimension {d}. Expected size "
                 f"{list(ref.shape)} but got size {list(s)} for tensor number {i} in the list."
             )
-    dt = _common_dtype([t._data for t in parts])
-    out = Tensor._wrap(np.concatenate([t._data.astype(dt, copy=False) for t in parts], axis=d))
-    if needs_grad(*parts):
-        node = CatBackward0()
-        node.dim = d
-        node.sizes = [t._data.shape[d] for t in parts]
-        record(node, out, *parts)
-    return out
+    return Cat.apply(*ts, dim=d)
 
 
 concat = concatenate = cat
 
 
-class StackBackward0(Node):
-    __slots__ = ("dim",)
+class Stack(ArrayFunction):
+    node_name = "StackBackward0"
 
-    def backward(self, g):
-        return tuple(np.moveaxis(g, self.dim, 0))
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        dt = _common_dtype(arrays)
+        ctx.dim = dim
+        return np.stack([a.astype(dt, copy=False) for a in arrays], axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.moveaxis(g, ctx.dim, 0))
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join same-shape tensors along a new dim."""
+    if out is not None:
+        return write_out(out, "stack", lambda: stack(tensors, dim), tensors)
     if isinstance(tensors, Tensor):
         raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, "
                         "not Tensor")
@@ -84,21 +110,29 @@ def stack(tensors, dim: int = 0) -> Tensor:
                 f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
                 f"and {list(t._data.shape)} at entry {i}"
             )
-    d = wrap_dim(dim, len(shape) + 1)
-    dt = _common_dtype([t._data for t in ts])
-    out = Tensor._wrap(np.stack([t._data.astype(dt, copy=False) for t in ts], axis=d))
-    if needs_grad(*ts):
-        node = StackBackward0()
-        node.dim = d
-        record(node, out, *ts)
-    return out
+    return Stack.apply(*ts, dim=wrap_dim(dim, len(shape) + 1))
 
 
-class WhereBackward0(Node):
-    __slots__ = ()
+class Where(ArrayFunction):
+    """input where condition, other elsewhere; input or other may be a Python number."""
 
-    def backward(self, g):
-        (cond,) = self.saved
+    node_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, condition):
+        if isinstance(x, np.ndarray):
+            x, y = promote_arrays(x, y)
+        else:
+            y, x = promote_arrays(y, x)
+        ctx.save_for_backward(condition)
+        try:
+            return np.where(condition, x, y)
+        except ValueError:
+            raise broadcast_error(condition.shape, np.shape(x), np.shape(y)) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
         zero = np.zeros((), dtype=g.dtype)
         return np.where(cond, g, zero), np.where(cond, zero, g)
 
@@ -114,23 +148,10 @@ def where(condition, input=None, other=None):
     if cond.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_dtype.from_numpy_dtype(cond.dtype).name}")
-    a = input if isinstance(input, Tensor) else None
-    b = other if isinstance(other, Tensor) else None
-    if a is not None:
-        x, y, _ = binary(a, other)
-    elif b is not None:
-        y, x, _ = binary(b, input)
-    else:
-        x, y, _ = binary(to_tensor(input), other)
-    try:
-        out = Tensor._wrap(np.where(cond, x, y))
-    except ValueError:
-        raise broadcast_error(cond.shape, np.shape(x), np.shape(y)) from None
-    if needs_grad(a, b):
-        node = WhereBackward0()
-        node.saved = (cond,)
-        record(node, out, a, b)
-    return out
+    input, other = operand(input), operand(other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = to_tensor(input)
+    return Where.apply(input, other, condition=cond)
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):

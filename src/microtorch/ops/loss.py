@@ -1,9 +1,14 @@
-"""Loss functions, each recorded as ONE graph node around a fused Cython kernel.
+"""Loss functions, each ONE graph node (an `ArrayFunction`) around a fused Cython kernel.
 
 Pointwise losses (mse, l1, bce, bce_with_logits) flatten input and target (broadcast to
 one shape and one float dtype) and hand flat buffers to the kernels. Cross-entropy and
 NLL move the class dimension last, flatten to (rows, C) and call the row kernels; the
-gradient is moved back to the input's layout in backward.
+gradient is moved back to the input's layout in backward. Each node saves the inputs' own
+arrays, so their version counters catch in-place changes before backward, and rebuilds the
+kernels' layout from them (free when they already have it). Class targets, class weights,
+BCE weights and `pos_weight` are constants, as in PyTorch: keyword options of the node
+(no edge, no gradient), copied in forward so that later in-place changes cannot reach
+backward.
 
 These functions take already-validated arguments and a reduction code (0 none, 1 mean,
 2 sum); PyTorch's argument checks and messages live in `microtorch.nn.functional`.
@@ -15,8 +20,8 @@ import numpy as np
 from .. import _dtype
 from .. import _kernels as K
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
+from ..autograd.function import ArrayFunction
+from ..autograd.node import pass_through, pass_through_type
 
 NONE, MEAN, SUM = K.REDUCTION_NONE, K.REDUCTION_MEAN, K.REDUCTION_SUM
 
@@ -34,15 +39,8 @@ def result_float_dtype(name: str, *arrays: np.ndarray) -> np.dtype:
         if a is not None and a.dtype != dt:
             dt = _dtype.promote(np.empty((1,), dt), a)
     if dt.kind != "f":
-        raise NotImplementedError(f'"{name}" not implemented for \'{torch_type_name(dt)}\'')
+        raise NotImplementedError(f'"{name}" not implemented for \'{_dtype.scalar_name(dt)}\'')
     return dt
-
-
-def torch_type_name(dt: np.dtype) -> str:
-    """PyTorch's scalar type name of a dtype, as its error messages print it ('Long')."""
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-            "uint8": "Byte", "bool": "Bool", "float16": "Half", "float32": "Float",
-            "float64": "Double"}[dt.name]
 
 
 def flat(a: np.ndarray, shape: tuple, dt: np.dtype) -> np.ndarray:
@@ -57,15 +55,10 @@ def _out(n: int, reduction: int, dt: np.dtype) -> np.ndarray:
     return np.empty(n if reduction == NONE else 1, dtype=dt)
 
 
-def _shaped(out: np.ndarray, shape: tuple, reduction: int, dt: np.dtype) -> Tensor:
-    """The kernel's output as a tensor: `shape` for none, 0-d otherwise, in dtype `dt`."""
+def _result(out: np.ndarray, shape: tuple, reduction: int, dt: np.dtype) -> np.ndarray:
+    """The kernel's output: `shape` for none, 0-d otherwise, in dtype `dt`."""
     res = out.reshape(shape) if reduction == NONE else out.reshape(())
-    return Tensor._wrap(res if res.dtype == dt else res.astype(dt))
-
-
-def versions(*tensors) -> tuple:
-    """The (version counter, current version) pairs a node checks before using saved arrays."""
-    return tuple((t._version, t._version[0]) for t in tensors if t is not None)
+    return res if res.dtype == dt else res.astype(dt)
 
 
 def _grad_flat(g: np.ndarray, dt: np.dtype) -> np.ndarray:
@@ -80,49 +73,74 @@ def _per_element(g: np.ndarray, reduction: int, n: int, shape: tuple) -> np.ndar
 
 
 # ------------------------------------------------------------- pointwise losses
-class _PointwiseBackward(Node):
-    """Shared backward of the flat pointwise losses: the kernel gives d/dinput."""
+def _pointwise_forward(ctx, kernel, name: str, x0: np.ndarray, t0: np.ndarray,
+                       weights: tuple, reduction: int) -> np.ndarray:
+    """Run one flat pointwise loss kernel.
 
-    __slots__ = ("out_shape", "reduction")
-
-    def _input_grad(self, g, x, t, extra) -> np.ndarray:
-        raise NotImplementedError
-
-    def _target_grad(self, g, x, t, extra, gx) -> np.ndarray:
-        raise NotImplementedError
-
-    def backward(self, g):
-        x, t, *extra = self.saved_tensors
-        g = _grad_flat(g, x.dtype)
-        edges = self.next_functions
-        gx = self._input_grad(g, x, t, extra)
-        gt = self._target_grad(g, x, t, extra, gx) if edges[1][0] is not None else None
-        return (None if edges[0][0] is None else gx.reshape(self.out_shape),
-                None if gt is None else gt.reshape(self.out_shape))
+    `weights` are the optional per-element arrays the kernel takes after the target
+    (weight, pos_weight), each None or broadcastable to the input's shape. The inputs' own
+    arrays are saved (their version counters guard them); backward flattens them again,
+    which costs nothing when they already are C-contiguous, of the work dtype and shape.
+    """
+    dt = result_float_dtype(name, x0, t0)
+    wd = work_dtype(dt)
+    shape = x0.shape if x0.shape == t0.shape else np.broadcast_shapes(x0.shape, t0.shape)
+    x, t, *extra = (None if a is None else flat(a, shape, wd) for a in (x0, t0, *weights))
+    out = _out(x.size, reduction, wd)
+    kernel(x, t, *extra, out, reduction)
+    ctx.reduction, ctx.out_shape, ctx.work_dtype = reduction, shape, wd
+    ctx.save_for_backward(x0, t0, *weights)
+    return _result(out, shape, reduction, dt)
 
 
-class MseLossBackward0(_PointwiseBackward):
-    __slots__ = ()
+def _flat_saved(ctx, g: np.ndarray) -> tuple:
+    """(g, input, target, *weights) as the flat work-dtype arrays the kernels take."""
+    shape, wd = ctx.out_shape, ctx.work_dtype
+    return (_grad_flat(g, wd),
+            *(None if a is None else flat(a, shape, wd) for a in ctx.saved_tensors))
 
-    def _input_grad(self, g, x, t, extra):
+
+def _pointwise_grads(ctx, gx: np.ndarray, gt: np.ndarray | None) -> tuple:
+    """The input's and target's gradients in the broadcast shape (the engine sums them back
+    to each one's shape)."""
+    shape = ctx.out_shape
+    return (gx.reshape(shape) if ctx.needs_input_grad[0] else None,
+            None if gt is None else gt.reshape(shape))
+
+
+def constant(t: Tensor | None) -> np.ndarray | None:
+    """A copy of a constant tensor argument's array (a keyword option of a node)."""
+    return None if t is None else np.array(t._data)
+
+
+class MseLoss(ArrayFunction):
+    node_name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        return _pointwise_forward(ctx, K.mse_forward, "mse_cpu", input, target, (), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        g, x, t = _flat_saved(ctx, g)
         gx = np.empty_like(x)
-        K.mse_backward(g, x, t, gx, self.reduction)
-        return gx
-
-    def _target_grad(self, g, x, t, extra, gx):
-        return -gx
+        K.mse_backward(g, x, t, gx, ctx.reduction)
+        return _pointwise_grads(ctx, gx, -gx if ctx.needs_input_grad[1] else None)
 
 
-class L1LossBackward0(_PointwiseBackward):
-    __slots__ = ()
+class L1Loss(ArrayFunction):
+    node_name = "L1LossBackward0"
 
-    def _input_grad(self, g, x, t, extra):
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        return _pointwise_forward(ctx, K.l1_forward, "l1_cpu", input, target, (), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        g, x, t = _flat_saved(ctx, g)
         gx = np.empty_like(x)
-        K.l1_backward(g, x, t, gx, self.reduction)
-        return gx
-
-    def _target_grad(self, g, x, t, extra, gx):
-        return -gx
+        K.l1_backward(g, x, t, gx, ctx.reduction)
+        return _pointwise_grads(ctx, gx, -gx if ctx.needs_input_grad[1] else None)
 
 
 def _clamped_log(v: np.ndarray) -> np.ndarray:
@@ -130,77 +148,66 @@ def _clamped_log(v: np.ndarray) -> np.ndarray:
         return np.maximum(np.log(v), -100)
 
 
-class BinaryCrossEntropyBackward0(_PointwiseBackward):
-    __slots__ = ()
+class BinaryCrossEntropy(ArrayFunction):
+    """-w (t log x + (1 - t) log(1 - x)); `weight` is a constant (no gradient)."""
 
-    def _input_grad(self, g, x, t, extra):
-        (w,) = extra
+    node_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction):
+        return _pointwise_forward(ctx, K.bce_forward, "binary_cross_entropy", input, target,
+                                  (weight,), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        g, x, t, w = _flat_saved(ctx, g)
         gx = np.empty_like(x)
-        K.bce_backward(g, x, t, w, gx, self.reduction)
-        return gx
+        K.bce_backward(g, x, t, w, gx, ctx.reduction)
+        gt = None
+        if ctx.needs_input_grad[1]:
+            # d/dt [(t - 1) log(1 - x) - t log(x)] = log(1 - x) - log(x), logs clamped at -100
+            d = _clamped_log(1 - x) - _clamped_log(x)
+            if w is not None:
+                d = d * w
+            gt = d * _per_element(g, ctx.reduction, x.size, x.shape)
+        return _pointwise_grads(ctx, gx, gt)
 
-    def _target_grad(self, g, x, t, extra, gx):
-        # d/dt [(t - 1) log(1 - x) - t log(x)] = log(1 - x) - log(x), logs clamped at -100
-        (w,) = extra
-        d = _clamped_log(1 - x) - _clamped_log(x)
-        if w is not None:
-            d = d * w
-        return d * _per_element(g, self.reduction, x.size, x.shape)
 
+class BinaryCrossEntropyWithLogits(ArrayFunction):
+    """BCE of sigmoid(input) from the logits; `weight` and `pos_weight` are constants."""
 
-class BinaryCrossEntropyWithLogitsBackward0(_PointwiseBackward):
-    __slots__ = ()
+    node_name = "BinaryCrossEntropyWithLogitsBackward0"
 
-    def _input_grad(self, g, x, t, extra):
-        w, pw = extra
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, reduction):
+        return _pointwise_forward(ctx, K.bce_with_logits_forward,
+                                  "binary_cross_entropy_with_logits", input, target,
+                                  (weight, pos_weight), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        g, x, t, w, pw = _flat_saved(ctx, g)
         gx = np.empty_like(x)
-        K.bce_with_logits_backward(g, x, t, w, pw, gx, self.reduction)
-        return gx
-
-    def _target_grad(self, g, x, t, extra, gx):
-        # d/dt [(1 - t) x + (1 + (pw - 1) t) softplus(-x)] = -x + (pw - 1) softplus(-x)
-        w, pw = extra
-        softplus = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-        d = -x if pw is None else -x + (pw - 1) * softplus
-        if w is not None:
-            d = d * w
-        return d * _per_element(g, self.reduction, x.size, x.shape)
-
-
-def _pointwise(node_cls, kernel, name: str, input: Tensor, target: Tensor, reduction: int,
-               weights: tuple = ()) -> Tensor:
-    """Run one flat pointwise loss kernel and record its node.
-
-    `weights` are the optional per-element tensors the kernel takes after the target
-    (weight, pos_weight), each None or broadcastable to the input's shape.
-    """
-    x0, t0 = input._data, target._data
-    dt = result_float_dtype(name, x0, t0)
-    wd = work_dtype(dt)
-    shape = x0.shape if x0.shape == t0.shape else np.broadcast_shapes(x0.shape, t0.shape)
-    x, t = flat(x0, shape, wd), flat(t0, shape, wd)
-    extra = tuple(None if w is None else flat(w._data, shape, wd) for w in weights)
-    out = _out(x.size, reduction, wd)
-    kernel(x, t, *extra, out, reduction)
-    result = _shaped(out, shape, reduction, dt)
-    if needs_grad(input, target):
-        node = node_cls()
-        node.reduction = reduction
-        node.out_shape = shape
-        node.saved = (x, t) + extra
-        node.versions = versions(input, target, *weights)
-        record(node, result, input, target)
-    return result
+        K.bce_with_logits_backward(g, x, t, w, pw, gx, ctx.reduction)
+        gt = None
+        if ctx.needs_input_grad[1]:
+            # d/dt [(1 - t) x + (1 + (pw - 1) t) softplus(-x)] = -x + (pw - 1) softplus(-x)
+            softplus = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+            d = -x if pw is None else -x + (pw - 1) * softplus
+            if w is not None:
+                d = d * w
+            gt = d * _per_element(g, ctx.reduction, x.size, x.shape)
+        return _pointwise_grads(ctx, gx, gt)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: int = MEAN) -> Tensor:
     """(input - target)^2, reduced; input and target broadcast together."""
-    return _pointwise(MseLossBackward0, K.mse_forward, "mse_cpu", input, target, reduction)
+    return MseLoss.apply(input, target, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: int = MEAN) -> Tensor:
     """|input - target|, reduced."""
-    return _pointwise(L1LossBackward0, K.l1_forward, "l1_cpu", input, target, reduction)
+    return L1Loss.apply(input, target, reduction=reduction)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -208,8 +215,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """-w (t log x + (1 - t) log(1 - x)) on probabilities x, each log clamped at -100."""
     _require_float(input, target)
     try:
-        return _pointwise(BinaryCrossEntropyBackward0, K.bce_forward, "binary_cross_entropy",
-                          input, target, reduction, (weight,))
+        return BinaryCrossEntropy.apply(input, target, weight=constant(weight),
+                                        reduction=reduction)
     except ValueError as err:
         if "between 0 and 1" in str(err):
             raise RuntimeError(str(err)) from None
@@ -222,8 +229,8 @@ def _require_float(input: Tensor, target: Tensor) -> None:
         if t._data.dtype.kind != "f":
             other = input if t is target else target
             raise RuntimeError(
-                f"Found dtype {torch_type_name(t._data.dtype)} but expected "
-                f"{torch_type_name(other._data.dtype) if other._data.dtype.kind == 'f' else 'Float'}"
+                f"Found dtype {_dtype.scalar_name(t._data.dtype)} but expected "
+                f"{_dtype.scalar_name(other._data.dtype) if other._data.dtype.kind == 'f' else 'Float'}"
             )
 
 
@@ -232,58 +239,76 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      reduction: int = MEAN) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed stably from the logits."""
     _require_float(input, target)
-    return _pointwise(BinaryCrossEntropyWithLogitsBackward0, K.bce_with_logits_forward,
-                      "binary_cross_entropy_with_logits", input, target, reduction,
-                      (weight, pos_weight))
+    return BinaryCrossEntropyWithLogits.apply(input, target, weight=constant(weight),
+                                              pos_weight=constant(pos_weight),
+                                              reduction=reduction)
 
 
-class WeightedPointwiseBackward0(Node):
+class WeightedLoss(ArrayFunction):
     """mse/l1 with an elementwise `weight` (PyTorch 2.6+), in plain numpy.
 
-    The mean is weighted: sum(w l) / sum(w), so d/dw_i = (l_i - mean) / sum(w).
+    The mean is weighted: sum(w l) / sum(w), so d/dw_i = (l_i - mean) / sum(w). PyTorch
+    composes this loss from several ops; the node carries the name of its last one, which
+    depends on the reduction (the subclasses below).
     """
 
-    __slots__ = ("mean", "reduction", "squared")
+    node_name = "MulBackward0"
 
-    def backward(self, g):
-        x, t, w = self.saved_tensors
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction, squared):
+        dt = result_float_dtype("mse_cpu" if squared else "l1_cpu", input, target, weight)
+        x, t, w = _broadcast_weighted(input, target, weight, dt)
         d = x - t
-        if self.reduction == MEAN:
+        loss = w * (d * d if squared else np.abs(d))
+        mean = None
+        if reduction == MEAN:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = loss.sum(dtype=np.float64) / w.sum(dtype=np.float64)
+            loss = np.asarray(mean, dtype=dt)
+        elif reduction == SUM:
+            loss = np.asarray(loss.sum(dtype=np.float64), dtype=dt)
+        ctx.reduction, ctx.squared, ctx.mean, ctx.work_dtype = reduction, squared, mean, dt
+        ctx.save_for_backward(input, target, weight)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w = _broadcast_weighted(*ctx.saved_tensors, ctx.work_dtype)
+        d = x - t
+        if ctx.reduction == MEAN:
             g = g.reshape(()) / w.sum(dtype=np.float64)
-        elif self.reduction == SUM:
+        elif ctx.reduction == SUM:
             g = g.reshape(())
-        gx = (2 * d if self.squared else np.sign(d)) * w * g
+        gx = (2 * d if ctx.squared else np.sign(d)) * w * g
         gw = None
-        if self.next_functions[2][0] is not None:
-            loss = d * d if self.squared else np.abs(d)
-            gw = (loss - self.mean if self.reduction == MEAN else loss) * g
+        if ctx.needs_input_grad[2]:
+            loss = d * d if ctx.squared else np.abs(d)
+            gw = (loss - ctx.mean if ctx.reduction == MEAN else loss) * g
         return gx, -gx, gw
+
+
+class WeightedLossMean(WeightedLoss):
+    node_name = "DivBackward0"
+
+
+class WeightedLossSum(WeightedLoss):
+    node_name = "SumBackward0"
+
+
+_WEIGHTED = {NONE: WeightedLoss, MEAN: WeightedLossMean, SUM: WeightedLossSum}
+
+
+def _broadcast_weighted(x: np.ndarray, t: np.ndarray, w: np.ndarray, dt: np.dtype) -> tuple:
+    """input, target and weight broadcast to one shape, in dtype `dt`."""
+    shape = np.broadcast_shapes(x.shape, t.shape)
+    return tuple(np.broadcast_to(a, shape).astype(dt, copy=False) for a in (x, t, w))
 
 
 def weighted_pointwise_loss(input: Tensor, target: Tensor, weight: Tensor, reduction: int,
                             squared: bool) -> Tensor:
     """w (input - target)^2 (squared) or w |input - target|; the mean divides by sum(w)."""
-    x0, t0, w0 = input._data, target._data, weight._data
-    dt = result_float_dtype("mse_cpu" if squared else "l1_cpu", x0, t0, w0)
-    shape = np.broadcast_shapes(x0.shape, t0.shape)
-    x, t, w = (np.broadcast_to(a, shape).astype(dt, copy=False) for a in (x0, t0, w0))
-    d = x - t
-    loss = w * (d * d if squared else np.abs(d))
-    mean = None
-    if reduction == MEAN:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = loss.sum(dtype=np.float64) / w.sum(dtype=np.float64)
-        loss = np.asarray(mean, dtype=dt)
-    elif reduction == SUM:
-        loss = np.asarray(loss.sum(dtype=np.float64), dtype=dt)
-    out = Tensor._wrap(loss)
-    if needs_grad(input, target, weight):
-        node = WeightedPointwiseBackward0()
-        node.reduction, node.squared, node.mean = reduction, squared, mean
-        node.saved = (x, t, w)
-        node.versions = versions(input, target, weight)
-        record(node, out, input, target, weight)
-    return out
+    return _WEIGHTED[reduction].apply(input, target, weight, reduction=reduction,
+                                      squared=squared)
 
 
 # ------------------------------------------------------- cross-entropy and NLL
@@ -309,66 +334,13 @@ def class_unrows(g: np.ndarray, moved_shape: tuple, ndim: int) -> np.ndarray:
     return g if ndim == 2 else np.moveaxis(g, -1, 1)
 
 
-def index_target(target: Tensor) -> np.ndarray:
+def index_target(target: np.ndarray) -> np.ndarray:
     """Class indices as the flat int64 array the kernels take."""
-    return np.ascontiguousarray(target._data, dtype=np.int64).reshape(-1)
+    return np.ascontiguousarray(target, dtype=np.int64).reshape(-1)
 
 
-class CrossEntropyLossBackward0(Node):
-    """Backward of log_softmax + NLL in one node (class-index targets)."""
-
-    __slots__ = (
-        "denom",
-        "eps",
-        "ignore_index",
-        "in_ndim",
-        "moved_shape",
-        "reduction",
-        "torch_name",
-    )
-
-    def name(self) -> str:
-        return self.torch_name           # what PyTorch's grad_fn is called for this case
-
-    def backward(self, g):
-        log_probs, target, weight = self.saved_tensors
-        out = np.empty_like(log_probs)
-        K.cross_entropy_backward(_grad_flat(g, log_probs.dtype), log_probs, target, weight,
-                                 self.ignore_index, self.eps, out, self.reduction, self.denom)
-        return class_unrows(out, self.moved_shape, self.in_ndim), None
-
-
-class CrossEntropyProbBackward0(Node):
-    """Backward of cross-entropy with class-probability targets."""
-
-    __slots__ = ("denom", "eps", "in_ndim", "moved_shape", "reduction", "torch_name")
-
-    def name(self) -> str:
-        return self.torch_name
-
-    def backward(self, g):
-        log_probs, target, weight = self.saved_tensors
-        dt = log_probs.dtype
-        gflat = _grad_flat(g, dt)
-        edges = self.next_functions
-        gx = gt = None
-        if edges[0][0] is not None:
-            out = np.empty_like(log_probs)
-            K.cross_entropy_prob_backward(gflat, log_probs, target, weight, self.eps, out,
-                                          self.reduction, self.denom)
-            gx = class_unrows(out, self.moved_shape, self.in_ndim)
-        if edges[1][0] is not None:
-            # d loss_i / d t_ij = -(1 - eps) w_j log_probs_ij
-            d = -(1 - self.eps) * log_probs * (1 if weight is None else weight)
-            per_row = gflat[:, None] if self.reduction == NONE else gflat.reshape(())
-            if self.reduction == MEAN:
-                per_row = per_row / self.denom
-            gt = class_unrows(d * per_row, self.moved_shape, self.in_ndim)
-        return gx, gt
-
-
-def _weight_array(weight: Tensor | None, dt: np.dtype) -> np.ndarray | None:
-    return None if weight is None else np.ascontiguousarray(weight._data, dtype=dt).reshape(-1)
+def _weight_array(weight: np.ndarray | None, dt: np.dtype) -> np.ndarray | None:
+    return None if weight is None else np.ascontiguousarray(weight, dtype=dt).reshape(-1)
 
 
 def _without_class_dim(shape: tuple) -> tuple:
@@ -376,87 +348,182 @@ def _without_class_dim(shape: tuple) -> tuple:
     return () if len(shape) == 1 else shape[:1] + shape[2:]
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  ignore_index: int = -100, label_smoothing: float = 0.0,
-                  reduction: int = MEAN) -> Tensor:
-    """Cross-entropy of logits `input` (class dim 1, or 0 for 1-D) against class indices."""
-    x0 = input._data
-    dt = x0.dtype
-    wd = work_dtype(dt)
-    rows, moved = class_rows(x0, wd)
-    tgt = index_target(target)
-    w = _weight_array(weight, wd)
-    log_probs = np.empty_like(rows)
-    out = _out(rows.shape[0], reduction, wd)
-    denom = K.cross_entropy_forward(rows, tgt, w, ignore_index, label_smoothing, log_probs,
-                                    out, reduction)
-    result = _shaped(out, _without_class_dim(x0.shape), reduction, dt)
-    if needs_grad(input):
-        node = CrossEntropyLossBackward0()
-        node.reduction, node.ignore_index, node.eps = reduction, ignore_index, label_smoothing
-        node.denom, node.moved_shape, node.in_ndim = denom, moved, x0.ndim
-        node.torch_name = "AddBackward0" if label_smoothing > 0 else (
-            "NllLoss2DBackward0" if x0.ndim == 4 else "NllLossBackward0")
-        node.saved = (log_probs, tgt, w)
-        node.versions = versions(target, weight)
-        record(node, result, input, None)
-    return result
+class NllLoss(ArrayFunction):
+    """-weight[t] input[t] over rows (input holds log-probabilities, class dim 1).
+
+    The int64 target and the class weight are constants (keyword options).
+    """
+
+    node_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, ignore_index, reduction):
+        dt = input.dtype
+        wd = work_dtype(dt)
+        rows, moved = class_rows(input, wd)
+        out = _out(rows.shape[0], reduction, wd)
+        denom = K.nll_forward(rows, index_target(target), _weight_array(weight, wd),
+                              ignore_index, out, reduction)
+        ctx.reduction, ctx.ignore_index, ctx.denom = reduction, ignore_index, denom
+        ctx.moved_shape, ctx.in_ndim, ctx.work_dtype = moved, input.ndim, wd
+        ctx.save_for_backward(target, weight)
+        return _result(out, _without_class_dim(input.shape), reduction, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        target, weight = ctx.saved_tensors
+        tgt = index_target(target)
+        out = np.empty((tgt.shape[0], ctx.moved_shape[-1]), dtype=ctx.work_dtype)
+        K.nll_backward(_grad_flat(g, out.dtype), tgt, _weight_array(weight, out.dtype),
+                       ctx.ignore_index, out, ctx.reduction, ctx.denom)
+        return (class_unrows(out, ctx.moved_shape, ctx.in_ndim),)
 
 
-def cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                        label_smoothing: float = 0.0, reduction: int = MEAN) -> Tensor:
-    """Cross-entropy of logits against class probabilities of the input's shape."""
-    x0, t0 = input._data, target._data
-    dt = result_float_dtype("cross_entropy", x0, t0)
-    wd = work_dtype(dt)
-    rows, moved = class_rows(x0, wd)
-    trows, _ = class_rows(t0, wd)
-    w = _weight_array(weight, wd)
-    log_probs = np.empty_like(rows)
-    out = _out(rows.shape[0], reduction, wd)
-    denom = K.cross_entropy_prob_forward(rows, trows, w, label_smoothing, log_probs, out,
-                                         reduction)
-    result = _shaped(out, _without_class_dim(x0.shape), reduction, dt)
-    if needs_grad(input, target):
-        node = CrossEntropyProbBackward0()
-        node.reduction, node.eps, node.denom = reduction, label_smoothing, denom
-        node.moved_shape, node.in_ndim = moved, x0.ndim
-        node.torch_name = "DivBackward1" if reduction == MEAN else "NegBackward0"
-        node.saved = (log_probs, trows, w)
-        node.versions = versions(target, weight)
-        record(node, result, input, target)
-    return result
+class NllLoss2d(NllLoss):
+    node_name = "NllLoss2DBackward0"
 
 
-class NllLossBackward0(Node):
-    __slots__ = ("denom", "ignore_index", "in_ndim", "moved_shape", "reduction", "rows_dtype")
+class NllLossView(NllLoss):
+    """Unreduced loss of a 3-D or 5-D+ input: PyTorch views the 2-D loss back last."""
 
-    def backward(self, g):
-        target, weight = self.saved_tensors
-        out = np.empty((target.shape[0], self.moved_shape[-1]), dtype=self.rows_dtype)
-        K.nll_backward(_grad_flat(g, out.dtype), target, weight, self.ignore_index, out,
-                       self.reduction, self.denom)
-        return class_unrows(out, self.moved_shape, self.in_ndim), None
+    node_name = "ViewBackward0"
+
+
+def _nll_function(ndim: int, reduction: int) -> type:
+    """PyTorch's last node of an NLL loss: NLL for up to 2 dims, the 2-D (image) NLL for 4,
+    and for other dims the 2-D NLL on a view (the view comes last when unreduced)."""
+    if ndim <= 2:
+        return NllLoss
+    if ndim == 4 or reduction != NONE:
+        return NllLoss2d
+    return NllLossView
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              ignore_index: int = -100, reduction: int = MEAN) -> Tensor:
     """-weight[t] input[t] over rows (input holds log-probabilities, class dim 1)."""
-    x0 = input._data
-    dt = x0.dtype
-    wd = work_dtype(dt)
-    rows, moved = class_rows(x0, wd)
-    tgt = index_target(target)
-    w = _weight_array(weight, wd)
-    out = _out(rows.shape[0], reduction, wd)
-    denom = K.nll_forward(rows, tgt, w, ignore_index, out, reduction)
-    result = _shaped(out, _without_class_dim(x0.shape), reduction, dt)
-    if needs_grad(input):
-        node = NllLossBackward0()
-        node.reduction, node.ignore_index, node.denom = reduction, ignore_index, denom
-        node.moved_shape, node.in_ndim = moved, x0.ndim
-        node.rows_dtype = wd
-        node.saved = (tgt, w)
-        node.versions = versions(target, weight)
-        record(node, result, input, None)
-    return result
+    return _nll_function(input.ndim, reduction).apply(
+        input, target=constant(target), weight=constant(weight), ignore_index=ignore_index,
+        reduction=reduction)
+
+
+class CrossEntropy(ArrayFunction):
+    """log_softmax + NLL in one node (class-index targets); weight is a constant.
+
+    PyTorch's graph ends in NLL's node, or in an addition with label smoothing (the
+    subclasses below carry those names).
+    """
+
+    node_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, ignore_index, label_smoothing, reduction):
+        dt = input.dtype
+        wd = work_dtype(dt)
+        rows, moved = class_rows(input, wd)
+        log_probs = np.empty_like(rows)
+        out = _out(rows.shape[0], reduction, wd)
+        denom = K.cross_entropy_forward(rows, index_target(target), _weight_array(weight, wd),
+                                        ignore_index, label_smoothing, log_probs, out,
+                                        reduction)
+        ctx.reduction, ctx.ignore_index, ctx.eps = reduction, ignore_index, label_smoothing
+        ctx.denom, ctx.moved_shape, ctx.in_ndim = denom, moved, input.ndim
+        ctx.save_for_backward(log_probs, target, weight)
+        return _result(out, _without_class_dim(input.shape), reduction, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        log_probs, target, weight = ctx.saved_tensors
+        dt = log_probs.dtype
+        out = np.empty_like(log_probs)
+        K.cross_entropy_backward(_grad_flat(g, dt), log_probs, index_target(target),
+                                 _weight_array(weight, dt), ctx.ignore_index, ctx.eps, out,
+                                 ctx.reduction, ctx.denom)
+        return (class_unrows(out, ctx.moved_shape, ctx.in_ndim),)
+
+
+class CrossEntropy2d(CrossEntropy):
+    node_name = "NllLoss2DBackward0"
+
+
+class CrossEntropyView(CrossEntropy):
+    node_name = "ViewBackward0"
+
+
+class CrossEntropySmoothed(CrossEntropy):
+    node_name = "AddBackward0"
+
+
+LogSoftmaxBackward0 = pass_through_type("LogSoftmaxBackward0")
+_CROSS_ENTROPY = {NllLoss: CrossEntropy, NllLoss2d: CrossEntropy2d,
+                  NllLossView: CrossEntropyView}
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, label_smoothing: float = 0.0,
+                  reduction: int = MEAN) -> Tensor:
+    """Cross-entropy of logits `input` (class dim 1, or 0 for 1-D) against class indices."""
+    smoothed = label_smoothing > 0
+    fn = CrossEntropySmoothed if smoothed else _CROSS_ENTROPY[_nll_function(input.ndim,
+                                                                            reduction)]
+    out = fn.apply(input, target=constant(target), weight=constant(weight),
+                   ignore_index=ignore_index, label_smoothing=label_smoothing,
+                   reduction=reduction)
+    # PyTorch's graph: log_softmax, then NLL; the fused backward returns d/dinput
+    return out if smoothed else pass_through(out, 0, LogSoftmaxBackward0)
+
+
+class CrossEntropyProbs(ArrayFunction):
+    """Cross-entropy of logits against class probabilities (both differentiable); weight
+    is a constant. PyTorch's graph ends in a division for the mean, else in a negation."""
+
+    node_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, label_smoothing, reduction):
+        dt = result_float_dtype("cross_entropy", input, target)
+        wd = work_dtype(dt)
+        rows, moved = class_rows(input, wd)
+        trows, _ = class_rows(target, wd)
+        log_probs = np.empty_like(rows)
+        out = _out(rows.shape[0], reduction, wd)
+        denom = K.cross_entropy_prob_forward(rows, trows, _weight_array(weight, wd),
+                                             label_smoothing, log_probs, out, reduction)
+        ctx.reduction, ctx.eps, ctx.denom = reduction, label_smoothing, denom
+        ctx.moved_shape, ctx.in_ndim = moved, input.ndim
+        ctx.save_for_backward(log_probs, target, weight)
+        return _result(out, _without_class_dim(input.shape), reduction, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        log_probs, target, weight = ctx.saved_tensors
+        dt = log_probs.dtype
+        w = _weight_array(weight, dt)
+        gflat = _grad_flat(g, dt)
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            trows, _ = class_rows(target, dt)
+            out = np.empty_like(log_probs)
+            K.cross_entropy_prob_backward(gflat, log_probs, trows, w, ctx.eps, out,
+                                          ctx.reduction, ctx.denom)
+            gx = class_unrows(out, ctx.moved_shape, ctx.in_ndim)
+        if ctx.needs_input_grad[1]:
+            # d loss_i / d t_ij = -(1 - eps) w_j log_probs_ij
+            d = -(1 - ctx.eps) * log_probs * (1 if w is None else w)
+            per_row = gflat[:, None] if ctx.reduction == NONE else gflat.reshape(())
+            if ctx.reduction == MEAN:
+                per_row = per_row / ctx.denom
+            gt = class_unrows(d * per_row, ctx.moved_shape, ctx.in_ndim)
+        return gx, gt
+
+
+class CrossEntropyProbsMean(CrossEntropyProbs):
+    node_name = "DivBackward1"
+
+
+def cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                        label_smoothing: float = 0.0, reduction: int = MEAN) -> Tensor:
+    """Cross-entropy of logits against class probabilities of the input's shape."""
+    fn = CrossEntropyProbsMean if reduction == MEAN else CrossEntropyProbs
+    return fn.apply(input, target, weight=constant(weight), label_smoothing=label_smoothing,
+                    reduction=reduction)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
+from ..autograd.function import ArrayFunction
 
 
 def _mean(a: np.ndarray, axes: tuple) -> np.ndarray:
@@ -51,64 +51,34 @@ def _affine(xhat: np.ndarray, w: np.ndarray | None, b: np.ndarray | None) -> np.
     return y
 
 
-class _NormBackward(Node):
-    """Shared backward: grads of (input, weight, bias) from xhat, invstd and weight."""
-
-    __slots__ = ("axes", "param_shape", "use_batch_stats")
-
-    def backward(self, g):
-        xhat, invstd, w = self.saved_tensors
-        edges = self.next_functions
-        axes = self.axes
-        param_axes = self.param_axes(g.ndim)
-        gx = gw = gb = None
-        if edges[0][0] is not None:
-            gxhat = g if w is None else g * w
-            if self.use_batch_stats:
-                gx = xhat * _mean(gxhat * xhat, axes)
-                gx += _mean(gxhat, axes)
-                np.subtract(gxhat, gx, out=gx)
-                gx *= invstd
-            else:
-                gx = gxhat * invstd
-        if edges[1][0] is not None:
-            gw = np.sum(g * xhat, axis=param_axes).reshape(self.param_shape)
-        if edges[2][0] is not None:
-            gb = np.sum(g, axis=param_axes).reshape(self.param_shape)
-        return gx, gw, gb
-
-    def param_axes(self, ndim: int) -> tuple:
-        raise NotImplementedError
-
-
-class NativeBatchNormBackward0(_NormBackward):
-    __slots__ = ()
-
-    def param_axes(self, ndim: int) -> tuple:
-        return (0,) + tuple(range(2, ndim))
-
-
-class NativeLayerNormBackward0(_NormBackward):
-    __slots__ = ()
-
-    def param_axes(self, ndim: int) -> tuple:
-        return tuple(range(ndim - len(self.param_shape)))
-
-
-def _record(node: _NormBackward, out: Tensor, input: Tensor, weight, bias, xhat, invstd,
-            w) -> None:
-    node.saved = (xhat, invstd, w)
-    node.versions = ((weight._version, weight._version[0]),) if weight is not None else ()
-    record(node, out, input, weight, bias)
+def _norm_backward(ctx, g):
+    """Grads of (input, weight, bias) from the saved xhat, invstd and weight."""
+    xhat, invstd, w = ctx.saved_tensors
+    needs = ctx.needs_input_grad
+    gx = gw = gb = None
+    if needs[0]:
+        gxhat = g if w is None else g * w.reshape(ctx.param_view)
+        if ctx.use_batch_stats:
+            axes = ctx.axes
+            gx = xhat * _mean(gxhat * xhat, axes)
+            gx += _mean(gxhat, axes)
+            np.subtract(gxhat, gx, out=gx)
+            gx *= invstd
+        else:
+            gx = gxhat * invstd
+    if needs[1]:
+        gw = np.sum(g * xhat, axis=ctx.param_axes).reshape(ctx.param_shape)
+    if needs[2]:
+        gb = np.sum(g, axis=ctx.param_axes).reshape(ctx.param_shape)
+    return gx, gw, gb
 
 
 def _check_dtypes(name: str, x: np.ndarray, *tensors) -> None:
     """Floating input, and statistics/affine parameters of a floating dtype, as PyTorch."""
-    kind = {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte"}
     if x.dtype.kind != "f":
         if name == "batch_norm":
             raise NotImplementedError(
-                f'"{name}" not implemented for \'{kind.get(x.dtype.name, x.dtype.name)}\'')
+                f'"{name}" not implemented for \'{_dtype.scalar_name(x.dtype)}\'')
         raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype "
                            f"({name} got an input of dtype {x.dtype})")
     for t in tensors:
@@ -117,6 +87,38 @@ def _check_dtypes(name: str, x: np.ndarray, *tensors) -> None:
                 f"mixed dtype (CPU): expect parameter to have scalar type of Float "
                 f"({name} got a {t._data.dtype} parameter or statistic)"
             )
+
+
+class BatchNorm(ArrayFunction):
+    """Batch norm over every axis but the channel axis 1; updates the running buffers."""
+
+    node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean=None, running_var=None, training=False,
+                momentum=0.1, eps=1e-5):
+        c = x.shape[1]
+        axes = (0,) + tuple(range(2, x.ndim))
+        bshape = (1, c) + (1,) * (x.ndim - 2)
+        w = None if weight is None else weight.reshape(bshape)
+        b = None if bias is None else bias.reshape(bshape)
+        if training:
+            xhat, mean, var, invstd = _normalize(x, axes, eps)
+            if running_mean is not None or running_var is not None:
+                n = x.size // c
+                _update_running(running_mean, mean, momentum)
+                _update_running(running_var, var * (n / (n - 1)), momentum)
+        else:
+            rm = running_mean.reshape(bshape)
+            rv = running_var.reshape(bshape)
+            invstd = 1 / np.sqrt(rv + rv.dtype.type(eps))
+            xhat = (x - rm) * invstd
+        ctx.axes, ctx.param_axes, ctx.use_batch_stats = axes, axes, training
+        ctx.param_shape, ctx.param_view = (c,), bshape
+        ctx.save_for_backward(xhat, invstd, weight)
+        return _affine(xhat, w, b)
+
+    backward = staticmethod(_norm_backward)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -128,55 +130,47 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     in place (running_var with the unbiased batch variance). Otherwise use the running
     statistics.
     """
-    x = input._data
-    _check_dtypes("batch_norm", x, running_mean, running_var, weight, bias)
-    c = x.shape[1]
-    axes = (0,) + tuple(range(2, x.ndim))
-    bshape = (1, c) + (1,) * (x.ndim - 2)
-    w = None if weight is None else weight._data.reshape(bshape)
-    b = None if bias is None else bias._data.reshape(bshape)
+    _check_dtypes("batch_norm", input._data, running_mean, running_var, weight, bias)
+    out = BatchNorm.apply(input, weight, bias,
+                          running_mean=None if running_mean is None else running_mean._data,
+                          running_var=None if running_var is None else running_var._data,
+                          training=training, momentum=momentum, eps=eps)
     if training:
-        xhat, mean, var, invstd = _normalize(x, axes, eps)
-        if running_mean is not None or running_var is not None:
-            n = x.size // c
-            _update_running(running_mean, mean, momentum)
-            _update_running(running_var, var * (n / (n - 1)), momentum)
-    else:
-        rm = running_mean._data.reshape(bshape)
-        rv = running_var._data.reshape(bshape)
-        invstd = 1 / np.sqrt(rv + rv.dtype.type(eps))
-        xhat = (x - rm) * invstd
-    out = Tensor._wrap(_affine(xhat, w, b))
-    if needs_grad(input, weight, bias):
-        node = NativeBatchNormBackward0()
-        node.axes, node.param_shape, node.use_batch_stats = axes, (c,), training
-        _record(node, out, input, weight, bias, xhat, invstd, w)
+        for buf in (running_mean, running_var):
+            if buf is not None:
+                buf._version[0] += 1
     return out
 
 
-def _update_running(buf: Tensor | None, stat: np.ndarray, momentum: float) -> None:
-    """buf = (1 - momentum) buf + momentum stat, in the buffer's own storage."""
+def _update_running(buf: np.ndarray | None, stat: np.ndarray, momentum: float) -> None:
+    """buf = (1 - momentum) buf + momentum stat, in the buffer's own storage (the caller
+    bumps the buffer tensor's version)."""
     if buf is None:
         return
-    data = buf._data
-    data *= 1.0 - momentum
-    data += momentum * stat.reshape(data.shape)
-    buf._version[0] += 1
+    buf *= 1.0 - momentum
+    buf += momentum * stat.reshape(buf.shape)
+
+
+class LayerNorm(ArrayFunction):
+    """Layer norm over the trailing axes of `normalized_shape`."""
+
+    node_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, normalized_shape=(), eps=1e-5):
+        k = len(normalized_shape)
+        axes = tuple(range(x.ndim - k, x.ndim))
+        xhat, _, _, invstd = _normalize(x, axes, eps)
+        ctx.axes, ctx.param_axes, ctx.use_batch_stats = axes, tuple(range(x.ndim - k)), True
+        ctx.param_shape = ctx.param_view = tuple(normalized_shape)
+        ctx.save_for_backward(xhat, invstd, weight)
+        return _affine(xhat, weight, bias)
+
+    backward = staticmethod(_norm_backward)
 
 
 def layer_norm(input: Tensor, normalized_shape: tuple, weight: Tensor | None,
                bias: Tensor | None, eps: float) -> Tensor:
     """Normalize over the trailing `len(normalized_shape)` axes of each sample."""
-    x = input._data
-    _check_dtypes("layer_norm", x, None, None, weight, bias)
-    k = len(normalized_shape)
-    axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, _, _, invstd = _normalize(x, axes, eps)
-    w = None if weight is None else weight._data
-    b = None if bias is None else bias._data
-    out = Tensor._wrap(_affine(xhat, w, b))
-    if needs_grad(input, weight, bias):
-        node = NativeLayerNormBackward0()
-        node.axes, node.param_shape, node.use_batch_stats = axes, tuple(normalized_shape), True
-        _record(node, out, input, weight, bias, xhat, invstd, w)
-    return out
+    _check_dtypes("layer_norm", input._data, None, None, weight, bias)
+    return LayerNorm.apply(input, weight, bias, normalized_shape=tuple(normalized_shape), eps=eps)

@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
+from ..autograd.function import ArrayFunction
+from ._out import write_out
 from .shape import wrap_dim
 
 _UNSET = object()
@@ -46,6 +46,11 @@ def _pick_dim(dim, axis):
     return dim
 
 
+def pick_keepdim(keepdim: bool, keepdims: bool | None) -> bool:
+    """`keepdims=` (numpy's spelling) is accepted as the alias of `keepdim=`, as PyTorch does."""
+    return keepdim if keepdims is None else bool(keepdims)
+
+
 def _expand(g: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     return g if keepdim or not dims else np.expand_dims(g, dims)
 
@@ -61,90 +66,145 @@ def _filled(shape: tuple, g: np.ndarray, kshape: tuple) -> np.ndarray:
     return out
 
 
-class SumBackward0(Node):
-    __slots__ = ("kshape",)
+class Sum(ArrayFunction):
+    node_name = "SumBackward0"
 
-    def backward(self, g):
-        return (_filled(self.in_shape, g, self.kshape),)
+    @staticmethod
+    def forward(ctx, x, dims=None, keepdim=False, dtype=None):
+        ctx.in_shape, ctx.dims = x.shape, dims
+        if dims is None:
+            return np.asarray(np.add.reduce(x, axis=None))
+        return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.in_shape
+        dims = range(len(shape)) if ctx.dims is None else ctx.dims
+        return (_filled(shape, g, _keepdim_shape(shape, dims)),)
 
 
-class MeanBackward0(Node):
-    __slots__ = ("kshape", "count")
+class SumDim(Sum):
+    """sum over given dims (PyTorch records the `dim` overload as SumBackward1)."""
 
-    def backward(self, g):
-        return (_filled(self.in_shape, g / self.count, self.kshape),)
+    node_name = "SumBackward1"
 
 
-def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+class Mean(ArrayFunction):
+    node_name = "MeanBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype=None):
+        if dtype is not None:
+            x = x.astype(dtype)
+        count = 1
+        for d in dims:
+            count *= x.shape[d]
+        ctx.in_shape, ctx.dims, ctx.count = x.shape, dims, x.dtype.type(count)
+        total = np.add.reduce(x, axis=dims, keepdims=keepdim)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(total / ctx.count)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.in_shape
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = g / ctx.count
+        return (_filled(shape, g, _keepdim_shape(shape, ctx.dims)),)
+
+
+class MeanDim(Mean):
+    """mean over given dims (PyTorch's MeanBackward1)."""
+
+    node_name = "MeanBackward1"
+
+
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
+        keepdims: bool | None = None, out: Tensor | None = None) -> Tensor:
     """Sum over `dim` (all elements by default). Integer and bool tensors sum to int64."""
+    if out is not None:
+        return write_out(out, "sum", lambda: sum(input, dim, keepdim, dtype=dtype, axis=axis,
+                                                 keepdims=keepdims), input)
+    keepdim = pick_keepdim(keepdim, keepdims)
     x = input._data
     if dim is None and axis is None and dtype is None and x.dtype.kind == "f":
-        dims = None
-        out = Tensor._wrap(np.asarray(np.add.reduce(x, axis=None)))
+        return Sum.apply(input)
+    dim = _pick_dim(dim, axis)
+    dims = normalize_dims(dim, x.ndim)
+    if dtype is not None:
+        out_dt = _dtype.to_numpy_dtype(dtype)
     else:
-        dim = _pick_dim(dim, axis)
-        dims = normalize_dims(dim, x.ndim)
-        if dtype is not None:
-            out_dt = _dtype.to_numpy_dtype(dtype)
-        else:
-            out_dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.int64)
-        out = Tensor._wrap(np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=out_dt)))
-    if needs_grad(input):
-        node = SumBackward0()
-        node.kshape = _keepdim_shape(x.shape, dims if dims is not None else range(x.ndim))
-        node.in_shape = x.shape
-        record(node, out, input)
-    return out
+        out_dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.int64)
+    return (Sum if dim is None else SumDim).apply(input, dims=dims, keepdim=keepdim, dtype=out_dt)
 
 
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
+         keepdims: bool | None = None, out: Tensor | None = None) -> Tensor:
     """Arithmetic mean over `dim` (floating tensors only, as PyTorch)."""
+    if out is not None:
+        return write_out(out, "mean", lambda: mean(input, dim, keepdim, dtype=dtype, axis=axis,
+                                                   keepdims=keepdims), input)
+    keepdim = pick_keepdim(keepdim, keepdims)
     dim = _pick_dim(dim, axis)
     x = input._data
-    if dtype is not None:
-        x = x.astype(_dtype.to_numpy_dtype(dtype))
-    if x.dtype.kind != "f":
+    out_dt = x.dtype if dtype is None else _dtype.to_numpy_dtype(dtype)
+    if out_dt.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.name.capitalize()}"
         )
     dims = tuple(range(x.ndim)) if dim is None else normalize_dims(dim, x.ndim)
-    count = 1
+    return (Mean if dim is None else MeanDim).apply(input, dims=dims, keepdim=keepdim,
+                                                    dtype=None if out_dt == x.dtype else out_dt)
+
+
+def _variance(ctx, x, dims, correction, keepdim):
+    """The variance array of x over dims; stores what backward needs on ctx."""
+    n = 1
     for d in dims:
-        count *= x.shape[d]
-    total = np.add.reduce(x, axis=dims, keepdims=keepdim)
+        n *= x.shape[d]
+    denom = builtins.max(n - correction, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = Tensor._wrap(np.asarray(total / x.dtype.type(count)))
-    if needs_grad(input):
-        node = MeanBackward0()
-        node.kshape = _keepdim_shape(x.shape, dims)
-        node.count = x.dtype.type(count)
-        node.in_shape = x.shape
-        record(node, out, input)
-    return out
+        centered = x - x.mean(axis=dims, keepdims=True) if n else x
+        ss = np.sum(centered * centered, axis=dims, keepdims=keepdim)
+        var = ss / x.dtype.type(denom) if denom else ss * np.nan
+    ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, denom
+    return np.asarray(var, dtype=x.dtype)
 
 
-class VarBackward0(Node):
-    __slots__ = ("dims", "keepdim", "denom")
+class Var(ArrayFunction):
+    node_name = "VarBackward0"
 
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        g = _expand(g, self.dims, self.keepdim)
-        centered = x - x.mean(axis=self.dims, keepdims=True)
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        ctx.save_for_backward(x)
+        return _variance(ctx, x, dims, correction, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        centered = x - x.mean(axis=ctx.dims, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * (np.float64(2.0) / np.float64(self.denom)) * centered,)
+            return (g * (np.float64(2.0) / np.float64(ctx.denom)) * centered,)
 
 
-class StdBackward0(Node):
-    __slots__ = ("dims", "keepdim", "denom")
+class Std(ArrayFunction):
+    node_name = "StdBackward0"
 
-    def backward(self, g):
-        x, out = self.saved_tensors
-        g = _expand(g, self.dims, self.keepdim)
-        out = _expand(out, self.dims, self.keepdim)
-        centered = x - x.mean(axis=self.dims, keepdims=True)
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        out = np.sqrt(_variance(ctx, x, dims, correction, keepdim))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        out = _expand(out, ctx.dims, ctx.keepdim)
+        centered = x - x.mean(axis=ctx.dims, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            grad = g * centered / (self.denom * out)
+            grad = g * centered / (ctx.denom * out)
         return (np.where(out == 0, 0, grad).astype(grad.dtype, copy=False),)
 
 
@@ -159,123 +219,161 @@ def _var_args(dim, unbiased, correction, axis):
     return dim, correction
 
 
-def _var_forward(input, dim, correction, keepdim, name):
+def _var_dims(input, dim, name):
+    """The reduced dims of var/std, after checking the input is floating."""
     x = input._data
     if x.dtype.kind != "f":
         raise RuntimeError(f"{name}(): input dtype should be floating point, got {input.dtype}")
-    dims = normalize_dims(dim, x.ndim)
-    n = 1
-    for d in dims:
-        n *= x.shape[d]
-    denom = builtins.max(n - correction, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centered = x - x.mean(axis=dims, keepdims=True) if n else x
-        ss = np.sum(centered * centered, axis=dims, keepdims=keepdim)
-        var = ss / x.dtype.type(denom) if denom else ss * np.nan
-    return x, dims, np.asarray(var, dtype=x.dtype), denom
+    return normalize_dims(dim, x.ndim)
 
 
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=_UNSET, axis=None) -> Tensor:
+        correction=_UNSET, axis=None, keepdims: bool | None = None,
+        out: Tensor | None = None) -> Tensor:
     """Variance over `dim`, with Bessel's correction by default (correction=1)."""
+    if out is not None:
+        return write_out(out, "var", lambda: var(input, dim, unbiased, keepdim, correction=correction,
+                                                 axis=axis, keepdims=keepdims), input)
+    keepdim = pick_keepdim(keepdim, keepdims)
     dim, correction = _var_args(dim, unbiased, correction, axis)
-    x, dims, v, denom = _var_forward(input, dim, correction, keepdim, "var")
-    out = Tensor._wrap(v)
-    if needs_grad(input):
-        node = VarBackward0()
-        node.dims, node.keepdim, node.denom = dims, keepdim, denom
-        node.save_for_backward(input)
-        record(node, out, input)
-    return out
+    dims = _var_dims(input, dim, "var")
+    return Var.apply(input, dims=dims, correction=correction, keepdim=keepdim)
 
 
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=_UNSET, axis=None) -> Tensor:
+        correction=_UNSET, axis=None, keepdims: bool | None = None,
+        out: Tensor | None = None) -> Tensor:
     """Standard deviation over `dim`, with Bessel's correction by default."""
+    if out is not None:
+        return write_out(out, "std", lambda: std(input, dim, unbiased, keepdim, correction=correction,
+                                                 axis=axis, keepdims=keepdims), input)
+    keepdim = pick_keepdim(keepdim, keepdims)
     dim, correction = _var_args(dim, unbiased, correction, axis)
-    x, dims, v, denom = _var_forward(input, dim, correction, keepdim, "std")
-    out = Tensor._wrap(np.sqrt(v))
-    if needs_grad(input):
-        node = StdBackward0()
-        node.dims, node.keepdim, node.denom = dims, keepdim, denom
-        node.saved = (x, out._data)
-        node.versions = ((input._version, input._version[0]),)
-        record(node, out, input)
+    dims = _var_dims(input, dim, "std")
+    return Std.apply(input, dims=dims, correction=correction, keepdim=keepdim)
+
+
+def _reduce_extreme(ctx, x, dims, keepdim, fn):
+    out = np.asarray(fn(x, axis=dims, keepdims=keepdim))
+    ctx.dims, ctx.keepdim = dims, keepdim
+    ctx.save_for_backward(x, out)
     return out
 
 
-class AmaxBackward0(Node):
-    """Gradient shared evenly among the elements equal to the extreme value."""
+class Amax(ArrayFunction):
+    """Maximum over dims; the gradient is shared evenly among the elements equal to it."""
 
-    __slots__ = ("dims", "keepdim")
+    node_name = "AmaxBackward0"
 
-    def backward(self, g):
-        x, out = self.saved_tensors
-        out = _expand(out, self.dims, self.keepdim)
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        return _reduce_extreme(ctx, x, dims, keepdim, np.amax)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        out = _expand(out, ctx.dims, ctx.keepdim)
         mask = (x == out) | (np.isnan(x) & np.isnan(out))
-        count = mask.sum(axis=self.dims, keepdims=True)
-        return (np.where(mask, _expand(g, self.dims, self.keepdim) / count, 0).astype(g.dtype),)
+        count = mask.sum(axis=ctx.dims, keepdims=True)
+        return (np.where(mask, _expand(g, ctx.dims, ctx.keepdim) / count, 0).astype(g.dtype),)
 
 
-class AminBackward0(AmaxBackward0):
-    __slots__ = ()
+class Amin(Amax):
+    node_name = "AminBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        return _reduce_extreme(ctx, x, dims, keepdim, np.amin)
 
 
-class MaxBackward0(AmaxBackward0):
-    __slots__ = ()
+class Max(Amax):
+    """max() over all elements."""
+
+    node_name = "MaxBackward1"
 
 
-class MinBackward0(AmaxBackward0):
-    __slots__ = ()
+class Min(Amin):
+    """min() over all elements."""
+
+    node_name = "MinBackward1"
 
 
-def _extreme(input, dims, keepdim, fn, node_cls, name):
-    x = input._data
-    if x.size == 0:
+def _extreme(input, dims, keepdim, fn_cls, name):
+    if input._data.size == 0:
         raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
         )
-    out = Tensor._wrap(np.asarray(fn(x, axis=dims, keepdims=keepdim)))
-    if needs_grad(input):
-        node = node_cls()
-        node.dims, node.keepdim = dims, keepdim
-        node.saved = (x, out._data)
-        node.versions = ((input._version, input._version[0]),)
-        record(node, out, input)
-    return out
+    return fn_cls.apply(input, dims=dims, keepdim=keepdim)
 
 
-def amax(input: Tensor, dim=(), keepdim: bool = False, *, axis=None) -> Tensor:
+def amax(input: Tensor, dim=(), keepdim: bool = False, *, axis=None,
+         keepdims: bool | None = None, out: Tensor | None = None) -> Tensor:
     """Maximum over `dim` (all dims for ()); ties share the gradient evenly."""
+    if out is not None:
+        return write_out(out, "amax",
+                         lambda: amax(input, dim, keepdim, axis=axis, keepdims=keepdims), input)
+    keepdim = pick_keepdim(keepdim, keepdims)
     dims = normalize_dims(_pick_dim(dim, axis) if dim != () or axis is not None else None,
                           input._data.ndim)
-    return _extreme(input, dims, keepdim, np.amax, AmaxBackward0, "amax")
+    return _extreme(input, dims, keepdim, Amax, "amax")
 
 
-def amin(input: Tensor, dim=(), keepdim: bool = False, *, axis=None) -> Tensor:
+def amin(input: Tensor, dim=(), keepdim: bool = False, *, axis=None,
+         keepdims: bool | None = None, out: Tensor | None = None) -> Tensor:
     """Minimum over `dim` (all dims for ()); ties share the gradient evenly."""
+    if out is not None:
+        return write_out(out, "amin",
+                         lambda: amin(input, dim, keepdim, axis=axis, keepdims=keepdims), input)
+    keepdim = pick_keepdim(keepdim, keepdims)
     dims = normalize_dims(_pick_dim(dim, axis) if dim != () or axis is not None else None,
                           input._data.ndim)
-    return _extreme(input, dims, keepdim, np.amin, AminBackward0, "amin")
+    return _extreme(input, dims, keepdim, Amin, "amin")
 
 
-class MaxBackward1(Node):
-    """max/min along one dim: the gradient goes to the selected index."""
+def _select_extreme(ctx, x, dim, keepdim, argfn):
+    """(values, int64 indices) of the extreme along `dim`; stores what backward needs."""
+    ctx.in_shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), np.int64)
+    idx = _nan_aware_arg(x, dim, argfn)
+    ctx.save_for_backward(idx)
+    vals = np.take_along_axis(x, np.expand_dims(idx, dim), axis=dim)
+    if not keepdim:
+        vals = np.squeeze(vals, axis=dim)
+    idx_out = np.expand_dims(idx, dim) if keepdim else idx
+    return vals, idx_out.astype(np.int64)
 
-    __slots__ = ("dim", "keepdim")
 
-    def backward(self, g):
-        (idx,) = self.saved_tensors
-        gx = np.zeros(self.in_shape, dtype=g.dtype)
-        if not self.keepdim:
-            g = np.expand_dims(g, self.dim)
-        np.put_along_axis(gx, np.expand_dims(idx, self.dim), g, axis=self.dim)
+class MaxDim(ArrayFunction):
+    """max along one dim, returning (values, indices): the gradient goes to the selected
+    index (the indices output is integer, so it gets none)."""
+
+    node_name = "MaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        return _select_extreme(ctx, x, dim, keepdim, np.argmax)
+
+    @staticmethod
+    def backward(ctx, grads):
+        g = grads[0]
+        if not ctx.in_shape:
+            return (g,)
+        (idx,) = ctx.saved_tensors
+        gx = np.zeros(ctx.in_shape, dtype=g.dtype)
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.dim)
+        np.put_along_axis(gx, np.expand_dims(idx, ctx.dim), g, axis=ctx.dim)
         return (gx,)
 
 
-class MinBackward1(MaxBackward1):
-    __slots__ = ()
+class MinDim(MaxDim):
+    node_name = "MinBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        return _select_extreme(ctx, x, dim, keepdim, np.argmin)
 
 
 _return_types = {
@@ -284,27 +382,12 @@ _return_types = {
 }
 
 
-def _extreme_dim(input, dim, keepdim, argfn, name, node_cls):
+def _extreme_dim(input, dim, keepdim, fn_cls, name):
     x = input._data
     d = wrap_dim(dim, builtins.max(x.ndim, 1))
-    if x.ndim == 0:
-        values, indices = Tensor._wrap(x.copy()), Tensor._wrap(np.zeros((), np.int64))
-        return _return_types[name](values, indices)
-    if x.shape[d] == 0:
+    if x.ndim and x.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    idx = _nan_aware_arg(x, d, argfn)
-    vals = np.take_along_axis(x, np.expand_dims(idx, d), axis=d)
-    if not keepdim:
-        vals = np.squeeze(vals, axis=d)
-    idx_out = np.expand_dims(idx, d) if keepdim else idx
-    values = Tensor._wrap(vals)
-    if needs_grad(input):
-        node = node_cls()
-        node.dim, node.keepdim = d, keepdim
-        node.in_shape = x.shape
-        node.saved = (idx,)
-        record(node, values, input)
-    return _return_types[name](values, Tensor._wrap(idx_out.astype(np.int64)))
+    return _return_types[name](*fn_cls.apply(input, dim=d, keepdim=keepdim))
 
 
 def _nan_aware_arg(x, d, argfn):
@@ -318,28 +401,32 @@ def _nan_aware_arg(x, d, argfn):
     return idx
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, axis=None):
+def max(input: Tensor, dim=None, keepdim: bool = False, *, axis=None,
+        keepdims: bool | None = None):
     """The largest element; with `dim`, (values, indices) along it; with a tensor, maximum."""
+    keepdim = pick_keepdim(keepdim, keepdims)
     if isinstance(dim, Tensor):
         from .arithmetic import maximum
 
         return maximum(input, dim)
     dim = _pick_dim(dim, axis)
     if dim is None:
-        return _extreme(input, tuple(range(input._data.ndim)), False, np.amax, MaxBackward0, "max")
-    return _extreme_dim(input, dim, keepdim, np.argmax, "max", MaxBackward1)
+        return _extreme(input, tuple(range(input._data.ndim)), False, Max, "max")
+    return _extreme_dim(input, dim, keepdim, MaxDim, "max")
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, axis=None):
+def min(input: Tensor, dim=None, keepdim: bool = False, *, axis=None,
+        keepdims: bool | None = None):
     """The smallest element; with `dim`, (values, indices) along it; with a tensor, minimum."""
+    keepdim = pick_keepdim(keepdim, keepdims)
     if isinstance(dim, Tensor):
         from .arithmetic import minimum
 
         return minimum(input, dim)
     dim = _pick_dim(dim, axis)
     if dim is None:
-        return _extreme(input, tuple(range(input._data.ndim)), False, np.amin, MinBackward0, "min")
-    return _extreme_dim(input, dim, keepdim, np.argmin, "min", MinBackward1)
+        return _extreme(input, tuple(range(input._data.ndim)), False, Min, "min")
+    return _extreme_dim(input, dim, keepdim, MinDim, "min")
 
 
 def _arg(input, dim, keepdim, argfn, name):
@@ -361,23 +448,31 @@ def _arg(input, dim, keepdim, argfn, name):
     return Tensor._wrap(np.asarray(idx, dtype=np.int64))
 
 
-def argmax(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+def argmax(input: Tensor, dim=None, keepdim: bool = False, *, axis=None,
+           keepdims: bool | None = None) -> Tensor:
     """Index of the largest element (over all elements, or along `dim`)."""
+    keepdim = pick_keepdim(keepdim, keepdims)
     return _arg(input, _pick_dim(dim, axis), keepdim, np.argmax, "argmax")
 
 
-def argmin(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+def argmin(input: Tensor, dim=None, keepdim: bool = False, *, axis=None,
+           keepdims: bool | None = None) -> Tensor:
     """Index of the smallest element (over all elements, or along `dim`)."""
+    keepdim = pick_keepdim(keepdim, keepdims)
     return _arg(input, _pick_dim(dim, axis), keepdim, np.argmin, "argmin")
 
 
-def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def any(input: Tensor, dim=None, keepdim: bool = False, *,
+        keepdims: bool | None = None) -> Tensor:
     """True where any element (along `dim`) is non-zero."""
+    keepdim = pick_keepdim(keepdim, keepdims)
     dims = None if dim is None else normalize_dims(dim, input._data.ndim)
     return Tensor._wrap(np.asarray(np.any(input._data, axis=dims, keepdims=keepdim)))
 
 
-def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def all(input: Tensor, dim=None, keepdim: bool = False, *,
+        keepdims: bool | None = None) -> Tensor:
     """True where every element (along `dim`) is non-zero."""
+    keepdim = pick_keepdim(keepdim, keepdims)
     dims = None if dim is None else normalize_dims(dim, input._data.ndim)
     return Tensor._wrap(np.asarray(np.all(input._data, axis=dims, keepdims=keepdim)))

@@ -1,6 +1,7 @@
 """Shape ops: reshape/view, transpose/permute, (un)squeeze, flatten, expand, repeat, clone, casts.
 
-Ops that return numpy views share the input's version counter, as PyTorch views do.
+Ops whose forward returns a numpy view of the input make view tensors (sharing the input's
+version counter, as PyTorch views do); `Function.apply` detects this.
 """
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
-from ..autograd.graph import needs_grad, record
-from ..autograd.node import Node
+from ..autograd.function import ArrayFunction
 
 
 def wrap_dim(dim, ndim: int) -> int:
@@ -57,21 +57,14 @@ def _infer(shape: tuple, numel: int, src_shape: tuple) -> tuple:
     return shape
 
 
-class ViewBackward0(Node):
-    __slots__ = ()
+class View(ArrayFunction):
+    """The same storage seen with a new shape; raises when the strides do not allow it."""
 
-    def backward(self, g):
-        return (g.reshape(self.in_shape),)
+    node_name = "ViewBackward0"
 
-
-class ReshapeAliasBackward0(ViewBackward0):
-    __slots__ = ()
-
-
-def _reshaped(input: Tensor, shape: tuple, view: bool) -> Tensor:
-    x = input._data
-    shape = _infer(shape, x.size, x.shape)
-    if view:
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
         try:
             y = x.view()
             y.shape = shape
@@ -81,27 +74,60 @@ def _reshaped(input: Tensor, shape: tuple, view: bool) -> Tensor:
                 f"{list(x.shape)}, requested {list(shape)}): at least one dimension spans across "
                 "two contiguous subspaces. Use .reshape(...) instead."
             ) from None
-        out = input._view_of(y)
-    else:
-        y = x.reshape(shape)
-        out = input._view_of(y) if np.may_share_memory(y, x) else Tensor._wrap(y)
-    if needs_grad(input):
-        node = ViewBackward0() if view else ReshapeAliasBackward0()
-        node.in_shape = x.shape
-        record(node, out, input)
-    return out
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.reshape(ctx.in_shape),)
+
+
+class ReshapeAlias(View):
+    """reshape() of a non-contiguous tensor whose strides allow a view."""
+
+    node_name = "ReshapeAliasBackward0"
+
+
+class UnsafeView(View):
+    """The reshape of a fresh copy (PyTorch's `_unsafe_view`, recorded after CloneBackward0)."""
+
+    node_name = "UnsafeViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+
+def viewable(x: np.ndarray, shape: tuple) -> bool:
+    """True if `x`'s strides let it be seen in `shape` without a copy."""
+    y = x.view()
+    try:
+        y.shape = shape
+    except AttributeError:
+        return False
+    return True
 
 
 def reshape(input: Tensor, *shape) -> Tensor:
-    """The same elements in a new shape (a view when possible, else a copy); -1 is inferred."""
-    return _reshaped(input, _size_args(shape), view=False)
+    """The same elements in a new shape (a view when possible, else a copy); -1 is inferred.
+
+    The node is PyTorch's: ViewBackward0 for a contiguous input, ReshapeAliasBackward0 for
+    another view, CloneBackward0 then UnsafeViewBackward0 for a copy."""
+    x = input._data
+    shape = _infer(_size_args(shape), x.size, x.shape)
+    if x.flags.c_contiguous:
+        return View.apply(input, shape=shape)
+    if viewable(x, shape):
+        return ReshapeAlias.apply(input, shape=shape)
+    return UnsafeView.apply(Clone.apply(input), shape=shape)
 
 
 def view(input: Tensor, *shape) -> Tensor:
     """The same storage seen with a new shape; raises when the strides do not allow it."""
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         raise NotImplementedError("view(dtype) is not supported by microtorch")
-    return _reshaped(input, _size_args(shape), view=True)
+    x = input._data
+    return View.apply(input, shape=_infer(_size_args(shape), x.size, x.shape))
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
@@ -120,6 +146,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
     n = 1
     for d in shape[s:e + 1]:
         n *= d
@@ -130,21 +158,33 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split one dim into `sizes`."""
     shape = input._data.shape
     d = wrap_dim(dim, len(shape))
-    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+    return view(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
 
-class PermuteBackward0(Node):
-    __slots__ = ("inverse",)
+class Permute(ArrayFunction):
+    node_name = "PermuteBackward0"
 
-    def backward(self, g):
-        return (np.transpose(g, self.inverse),)
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inverse = tuple(np.argsort(dims))
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.transpose(g, ctx.inverse),)
 
 
-class TransposeBackward0(Node):
-    __slots__ = ("d0", "d1")
+class Transpose(ArrayFunction):
+    node_name = "TransposeBackward0"
 
-    def backward(self, g):
-        return (np.swapaxes(g, self.d0, self.d1) if g.ndim else g,)
+    @staticmethod
+    def forward(ctx, x, dim0, dim1):
+        ctx.dim0, ctx.dim1 = dim0, dim1
+        return np.swapaxes(x, dim0, dim1) if x.ndim else x
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.swapaxes(g, ctx.dim0, ctx.dim1) if g.ndim else g,)
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -160,27 +200,23 @@ def permute(input: Tensor, *dims) -> Tensor:
     dims = tuple(wrap_dim(d, nd) for d in dims)
     if len(set(dims)) != nd:
         raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
-    out = input._view_of(np.transpose(input._data, dims))
-    if needs_grad(input):
-        node = PermuteBackward0()
-        node.inverse = tuple(np.argsort(dims))
-        record(node, out, input)
-    return out
+    return Permute.apply(input, dims=dims)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (a view)."""
     nd = input._data.ndim
     d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
-    out = input._view_of(np.swapaxes(input._data, d0, d1) if nd else input._data)
-    if needs_grad(input):
-        node = TransposeBackward0()
-        node.d0, node.d1 = d0, d1
-        record(node, out, input)
-    return out
+    return Transpose.apply(input, dim0=d0, dim1=d1)
 
 
 swapaxes = transpose
+
+
+class T(Transpose):
+    """t(): PyTorch names its node TBackward0 (a 0-d or 1-d tensor keeps its shape)."""
+
+    node_name = "TBackward0"
 
 
 def t(input: Tensor) -> Tensor:
@@ -189,49 +225,70 @@ def t(input: Tensor) -> Tensor:
         raise RuntimeError(
             f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D"
         )
-    return transpose(input, 0, 1) if input._data.ndim == 2 else transpose(input, 0, 0)
+    return T.apply(input, dim0=0, dim1=1 if input._data.ndim == 2 else 0)
 
 
-class UnsqueezeBackward0(ViewBackward0):
-    __slots__ = ()
+class Unsqueeze(View):
+    node_name = "UnsqueezeBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.in_shape = x.shape
+        return np.expand_dims(x, dim)
 
 
-class SqueezeBackward0(ViewBackward0):
-    __slots__ = ()
+class Squeeze(View):
+    """squeeze() of every size-1 dim; the subclasses name the `dim` and `dims` overloads."""
+
+    node_name = "SqueezeBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.in_shape = x.shape
+        return np.squeeze(x, axis=axes) if axes else x.view()
+
+
+class SqueezeDim(Squeeze):
+    node_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Squeeze):
+    node_name = "SqueezeBackward2"
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at `dim`."""
-    x = input._data
-    d = wrap_dim(dim, x.ndim + 1)
-    out = input._view_of(np.expand_dims(x, d))
-    if needs_grad(input):
-        node = UnsqueezeBackward0()
-        node.in_shape = x.shape
-        record(node, out, input)
-    return out
+    return Unsqueeze.apply(input, dim=wrap_dim(dim, input._data.ndim + 1))
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove size-1 dims (all of them, or those in `dim`)."""
     x = input._data
     if dim is None:
-        axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
-    else:
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        axes = tuple(d for d in (wrap_dim(d, x.ndim) for d in dims) if x.ndim and x.shape[d] == 1)
-    out = input._view_of(np.squeeze(x, axis=axes) if axes else x.view())
-    if needs_grad(input):
-        node = SqueezeBackward0()
-        node.in_shape = x.shape
-        record(node, out, input)
-    return out
+        return Squeeze.apply(input, axes=tuple(i for i, s in enumerate(x.shape) if s == 1))
+    several = isinstance(dim, (tuple, list))
+    dims = dim if several else (dim,)
+    axes = tuple(d for d in (wrap_dim(d, x.ndim) for d in dims) if x.ndim and x.shape[d] == 1)
+    return (SqueezeDims if several else SqueezeDim).apply(input, axes=axes)
 
 
-class ExpandBackward0(Node):
-    __slots__ = ()
+class Expand(ArrayFunction):
+    """A broadcast view; the engine sums the gradient back to the input's shape."""
 
-    def backward(self, g):
+    node_name = "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({list(shape)}) must match the existing size "
+                f"({list(x.shape)}) at non-singleton dimensions"
+            ) from None
+
+    @staticmethod
+    def backward(ctx, g):
         return (g,)
 
 
@@ -248,17 +305,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
     shape = tuple(
         (x.shape[i - lead] if s == -1 else s) if i >= lead else s for i, s in enumerate(sizes)
     )
-    try:
-        y = np.broadcast_to(x, shape)
-    except ValueError:
-        raise RuntimeError(
-            f"The expanded size of the tensor ({list(shape)}) must match the existing size "
-            f"({list(x.shape)}) at non-singleton dimensions"
-        ) from None
-    out = input._view_of(y)
-    if needs_grad(input):
-        record(ExpandBackward0(), out, input)
-    return out
+    return Expand.apply(input, shape=shape)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -269,14 +316,19 @@ def broadcast_to(input: Tensor, shape) -> Tensor:
     return expand(input, tuple(shape))
 
 
-class RepeatBackward0(Node):
-    __slots__ = ("repeats",)
+class Repeat(ArrayFunction):
+    node_name = "RepeatBackward0"
 
-    def backward(self, g):
-        shape = self.in_shape
-        reps = self.repeats
-        lead = len(reps) - len(shape)
-        full = (1,) * lead + tuple(shape)
+    @staticmethod
+    def forward(ctx, x, repeats):
+        ctx.in_shape, ctx.repeats = x.shape, repeats
+        return np.tile(x, repeats)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.in_shape
+        reps = ctx.repeats
+        full = (1,) * (len(reps) - len(shape)) + tuple(shape)
         split = []
         for r, s in zip(reps, full):
             split += [r, s]
@@ -300,44 +352,43 @@ def repeat(input: Tensor, *repeats) -> Tensor:
     if numel * x.itemsize >= 2**62:
         raise RuntimeError(f"repeat: the result would have {numel} elements of {x.itemsize} bytes "
                            f"(shape {[r * n for r, n in zip(reps, full)]}), more than can be stored")
-    out = Tensor._wrap(np.tile(x, reps))
-    if needs_grad(input):
-        node = RepeatBackward0()
-        node.repeats = reps
-        node.in_shape = x.shape
-        record(node, out, input)
-    return out
+    return Repeat.apply(input, repeats=reps)
 
 
-class CloneBackward0(Node):
-    __slots__ = ()
+class Clone(ArrayFunction):
+    node_name = "CloneBackward0"
 
-    def backward(self, g):
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True, order="C")
+
+    @staticmethod
+    def backward(ctx, g):
         return (g,)
 
 
 def clone(input: Tensor) -> Tensor:
     """A copy with its own storage (differentiable)."""
-    out = Tensor._wrap(np.array(input._data, copy=True, order="C"))
-    if needs_grad(input):
-        record(CloneBackward0(), out, input)
-    return out
+    return Clone.apply(input)
 
 
-class ToCopyBackward0(Node):
-    __slots__ = ()
+class ToCopy(ArrayFunction):
+    """A dtype conversion (only floating results carry a gradient; the engine casts it back)."""
 
-    def backward(self, g):
+    node_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
         return (g,)
 
 
 def to_dtype(input: Tensor, dtype) -> Tensor:
     """The tensor converted to `dtype` (self when it already has it)."""
     target = _dtype.to_numpy_dtype(dtype)
-    x = input._data
-    if x.dtype == target:
+    if input._data.dtype == target:
         return input
-    out = Tensor._wrap(x.astype(target))
-    if target.kind == "f" and needs_grad(input):
-        record(ToCopyBackward0(), out, input)
-    return out
+    return ToCopy.apply(input, dtype=target)

@@ -3,10 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels._optim import adagrad_step
+from .._kernels._optim import adagrad_step, adagrad_step_foreach
 from .._tensor import Tensor
-from ._validate import check_lr, check_nonnegative
-from .optimizer import Optimizer, _count_step, _step_tensor, _update
+from ._validate import check_fused, check_lr, check_nonnegative
+from .optimizer import (
+    Optimizer,
+    _after_foreach,
+    _check_fused_params,
+    _count_step,
+    _one_call,
+    _step_tensor,
+    _storages,
+    _update,
+)
 
 __all__ = ["Adagrad"]
 
@@ -35,6 +44,7 @@ class Adagrad(Optimizer):
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
+        check_fused(foreach, fused, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 _init_state(self.state[p], p, group["initial_accumulator_value"])
@@ -47,8 +57,7 @@ class Adagrad(Optimizer):
         loss = self._closure_loss(closure)
         state = self.state
         for group in self.param_groups:
-            lr, lr_decay = group["lr"], group["lr_decay"]
-            wd, eps, maximize = group["weight_decay"], group["eps"], group["maximize"]
+            params, grads, sums, steps = [], [], [], []
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -56,9 +65,26 @@ class Adagrad(Optimizer):
                 st = state[p]
                 if not st:                            # a group added after construction
                     _init_state(st, p, group["initial_accumulator_value"])
-                step = _count_step(st)
-                _update(adagrad_step, p, g, (st["sum"],),
-                        (step, lr, lr_decay, wd, eps, maximize))
+                params.append(p)
+                grads.append(g)
+                sums.append(st["sum"])
+                steps.append(_count_step(st))
+            if not params:
+                continue
+            _check_fused_params(group, params)
+            hyper = (group["lr"], group["lr_decay"], group["weight_decay"], group["eps"],
+                     group["maximize"])
+
+            def single(i, params=params, grads=grads, sums=sums, steps=steps, hyper=hyper):
+                _update(adagrad_step, params[i], grads[i], (sums[i],), (steps[i], *hyper))
+
+            if _one_call(group):
+                skipped = adagrad_step_foreach(_storages(params), _storages(grads),
+                                               _storages(sums), steps, *hyper)
+                _after_foreach(params, skipped, single)
+            else:
+                for i in range(len(params)):
+                    single(i)
         return loss
 
 

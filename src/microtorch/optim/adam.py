@@ -1,9 +1,20 @@
 """Adam, with L2 (coupled) or decoupled (AdamW) weight decay and the AMSGrad variant."""
 from __future__ import annotations
 
-from .._kernels._optim import adam_step
-from ._validate import check_betas, check_lr, check_nonnegative
-from .optimizer import Optimizer, _count_step, _step_tensor, _update, _zeros
+from .._kernels._optim import adam_step, adam_step_foreach
+from .._tensor import Tensor
+from ._validate import check_betas, check_fused, check_lr, check_nonnegative
+from .optimizer import (
+    Optimizer,
+    _after_foreach,
+    _check_fused_params,
+    _count_step,
+    _one_call,
+    _step_tensor,
+    _storages,
+    _update,
+    _zeros,
+)
 
 __all__ = ["Adam"]
 
@@ -27,6 +38,9 @@ class Adam(Optimizer):
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False) -> None:
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         check_lr(lr)
         check_nonnegative(eps, "epsilon")
         check_betas(betas)
@@ -36,16 +50,15 @@ class Adam(Optimizer):
                     "capturable": capturable, "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
+        check_fused(foreach, fused, differentiable)
 
     def step(self, closure=None):
         """Perform one update of every parameter that has a gradient; return the closure's loss."""
         loss = self._closure_loss(closure)
         state = self.state
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
             amsgrad = group["amsgrad"]
-            hyper = [0.0, group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                     amsgrad, group["maximize"], group["decoupled_weight_decay"]]
+            params, grads, avgs, sqs, maxes, steps = [], [], [], [], [], []
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -57,7 +70,31 @@ class Adam(Optimizer):
                     st["exp_avg_sq"] = _zeros(p)
                     if amsgrad:
                         st["max_exp_avg_sq"] = _zeros(p)
-                hyper[0] = _count_step(st)
-                _update(adam_step, p, g,
-                        (st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")), hyper)
+                params.append(p)
+                grads.append(g)
+                avgs.append(st["exp_avg"])
+                sqs.append(st["exp_avg_sq"])
+                maxes.append(st.get("max_exp_avg_sq"))
+                steps.append(_count_step(st))
+            if not params:
+                continue
+            _check_fused_params(group, params)
+            beta1, beta2 = group["betas"]
+            hyper = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"], amsgrad,
+                     group["maximize"], group["decoupled_weight_decay"])
+
+            def single(i, params=params, grads=grads, avgs=avgs, sqs=sqs, maxes=maxes,
+                       steps=steps, hyper=hyper):
+                _update(adam_step, params[i], grads[i], (avgs[i], sqs[i], maxes[i]),
+                        (steps[i], *hyper))
+
+            if _one_call(group):
+                skipped = adam_step_foreach(_storages(params), _storages(grads),
+                                            _storages(avgs), _storages(sqs),
+                                            _storages(maxes) if amsgrad else None, steps,
+                                            *hyper)
+                _after_foreach(params, skipped, single)
+            else:
+                for i in range(len(params)):
+                    single(i)
         return loss

@@ -1,10 +1,15 @@
 """The `Optimizer` base class: parameter groups, per-parameter state, state_dict.
 
 Subclasses validate their hyper-parameters, pass them as `defaults`, and implement
-`step()`: for each group, read the hyper-parameters once, then for each parameter
-with a gradient make its state on first use and call one update kernel
-(`microtorch._kernels._optim`) through `_update`, which updates the parameter's
-storage in place and bumps its version counter, as PyTorch's in-place updates do.
+`step()`: for each group, read the hyper-parameters once, collect the parameters with
+a gradient (making their state on first use), then update them through the kernels of
+`microtorch._kernels._optim`, which update the parameters' storages in place; each
+update bumps the parameter's version counter, as PyTorch's in-place updates do.
+
+Two paths, chosen per group by PyTorch's `foreach`/`fused` flags (`_one_call`): by
+default one ``*_step_foreach`` kernel call updates the whole group; with
+``foreach=False`` or ``fused=False`` one ``*_step`` call per parameter (`_update`).
+Both run the same per-element loop, so their results are bit-identical.
 """
 from __future__ import annotations
 
@@ -251,6 +256,47 @@ def _count_step(state: dict[str, Any]) -> float:
     step = t._data.item() + 1.0
     t._data.fill(step)                  # (`+= 1` on a 0-d array costs ~8x more)
     return step
+
+
+def _one_call(group: dict[str, Any]) -> bool:
+    """Whether a group is updated by one foreach kernel call: unless `foreach` or `fused`
+    is False (PyTorch's way of asking for the per-parameter for-loop) without the other
+    being True."""
+    foreach, fused = group.get("foreach"), group.get("fused")
+    return bool(foreach or fused) or (foreach is None and fused is None)
+
+
+def _check_fused_params(group: dict[str, Any], params: list[Tensor]) -> None:
+    """With ``fused=True``, every parameter must be a floating-point tensor (PyTorch's check)."""
+    if not group.get("fused"):
+        return
+    for p in params:
+        if p._data.dtype.kind != "f":
+            raise RuntimeError(
+                "`fused=True` requires all the params to be floating point Tensors of supported "
+                f"devices: {_FUSED_DEVICES} but {p.dtype} and {p.device.type}")
+
+
+_FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]
+
+
+def _storages(tensors: list) -> list:
+    return [t._data for t in tensors]
+
+
+def _after_foreach(params: list[Tensor], skipped: list[int], single) -> None:
+    """Bump the version of every parameter a foreach kernel updated; update the ones it
+    skipped (float16, strided, ...) one by one through ``single(i)``, which bumps them."""
+    if not skipped:
+        for p in params:
+            p._version[0] += 1
+        return
+    skip = set(skipped)
+    for i, p in enumerate(params):
+        if i in skip:
+            single(i)
+        else:
+            p._version[0] += 1
 
 
 def _update(kernel, p: Tensor, g: Tensor, states: tuple, hyper: Sequence) -> None:

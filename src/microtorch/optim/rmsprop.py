@@ -1,9 +1,18 @@
 """RMSprop, optionally centered and with momentum."""
 from __future__ import annotations
 
-from .._kernels._optim import rmsprop_step
+from .._kernels._optim import rmsprop_step, rmsprop_step_foreach
 from ._validate import check_lr, check_nonnegative
-from .optimizer import Optimizer, _count_step, _step_tensor, _update, _zeros
+from .optimizer import (
+    Optimizer,
+    _after_foreach,
+    _count_step,
+    _one_call,
+    _step_tensor,
+    _storages,
+    _update,
+    _zeros,
+)
 
 __all__ = ["RMSprop"]
 
@@ -42,8 +51,7 @@ class RMSprop(Optimizer):
         state = self.state
         for group in self.param_groups:
             momentum, centered = group["momentum"], group["centered"]
-            hyper = (group["lr"], group["alpha"], group["eps"], group["weight_decay"],
-                     momentum, centered, group["maximize"])
+            params, grads, sqs, gavgs, bufs = [], [], [], [], []
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -57,6 +65,28 @@ class RMSprop(Optimizer):
                     if centered:
                         st["grad_avg"] = _zeros(p)
                 _count_step(st)
-                _update(rmsprop_step, p, g,
-                        (st["square_avg"], st.get("grad_avg"), st.get("momentum_buffer")), hyper)
+                params.append(p)
+                grads.append(g)
+                sqs.append(st["square_avg"])
+                gavgs.append(st.get("grad_avg"))
+                bufs.append(st.get("momentum_buffer"))
+            if not params:
+                continue
+            hyper = (group["lr"], group["alpha"], group["eps"], group["weight_decay"],
+                     momentum, centered, group["maximize"])
+
+            def single(i, params=params, grads=grads, sqs=sqs, gavgs=gavgs, bufs=bufs,
+                       hyper=hyper):
+                _update(rmsprop_step, params[i], grads[i], (sqs[i], gavgs[i], bufs[i]), hyper)
+
+            if _one_call(group):
+                skipped = rmsprop_step_foreach(_storages(params), _storages(grads),
+                                               _storages(sqs),
+                                               _storages(gavgs) if centered else None,
+                                               _storages(bufs) if momentum > 0 else None,
+                                               *hyper)
+                _after_foreach(params, skipped, single)
+            else:
+                for i in range(len(params)):
+                    single(i)
         return loss

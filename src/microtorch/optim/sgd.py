@@ -1,9 +1,17 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 from __future__ import annotations
 
-from .._kernels._optim import sgd_step
-from ._validate import check_lr, check_nonnegative
-from .optimizer import Optimizer, _update, _zeros
+from .._kernels._optim import sgd_step, sgd_step_foreach
+from ._validate import check_fused, check_lr, check_nonnegative
+from .optimizer import (
+    Optimizer,
+    _after_foreach,
+    _check_fused_params,
+    _one_call,
+    _storages,
+    _update,
+    _zeros,
+)
 
 __all__ = ["SGD"]
 
@@ -32,6 +40,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
+        check_fused(foreach, fused, differentiable)
 
     def step(self, closure=None):
         """Perform one update of every parameter that has a gradient; return the closure's loss."""
@@ -39,18 +48,37 @@ class SGD(Optimizer):
         state = self.state
         for group in self.param_groups:
             momentum = group["momentum"]
-            hyper = [group["lr"], momentum, group["dampening"], group["weight_decay"],
-                     group["nesterov"], group["maximize"], False]
+            params, grads, bufs, firsts = [], [], [], []
             for p in group["params"]:
                 g = p.grad
                 if g is None:
                     continue
-                buf = None
+                params.append(p)
+                grads.append(g)
                 if momentum != 0:
                     st = state[p]
                     buf = st.get("momentum_buffer")
-                    hyper[6] = buf is None               # first step: the buffer starts as d
+                    firsts.append(buf is None)           # first step: the buffer starts as d
                     if buf is None:
                         buf = st["momentum_buffer"] = _zeros(p)
-                _update(sgd_step, p, g, (buf,), hyper)
+                    bufs.append(buf)
+            if not params:
+                continue
+            _check_fused_params(group, params)
+            hyper = (group["lr"], momentum, group["dampening"], group["weight_decay"],
+                     group["nesterov"], group["maximize"])
+
+            def single(i, params=params, grads=grads, bufs=bufs, firsts=firsts, hyper=hyper):
+                first = bool(firsts[i]) if firsts else False
+                _update(sgd_step, params[i], grads[i], (bufs[i] if bufs else None,),
+                        (*hyper, first))
+
+            if _one_call(group):
+                skipped = sgd_step_foreach(_storages(params), _storages(grads),
+                                           _storages(bufs) if momentum != 0 else None,
+                                           firsts if momentum != 0 else None, *hyper)
+                _after_foreach(params, skipped, single)
+            else:
+                for i in range(len(params)):
+                    single(i)
         return loss

@@ -1,4 +1,5 @@
-"""`BatchNorm1d`: normalize each feature over the batch, learn a scale and shift.
+"""`BatchNorm1d`, `BatchNorm2d`: normalize each feature (channel) over the batch, learn a
+scale and shift.
 
 In training the batch's own mean and (biased) variance normalize it, and the running
 estimates are updated: running = (1 - momentum) running + momentum batch_stat, with
@@ -102,3 +103,11 @@ class BatchNorm1d(_BatchNorm):
     def _check_input_dim(self, input) -> None:
         if input.dim() not in (2, 3):
             raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs: per channel, over N, H and W."""
+
+    def _check_input_dim(self, input) -> None:
+        if input.dim() != 4:
+            raise ValueError(f"expected 4D input (got {input.dim()}D input)")

@@ -1,4 +1,5 @@
-"""`Dropout`: randomly zero activations while training (a regulariser)."""
+"""`Dropout`, `Dropout2d`: randomly zero activations (or whole channels) while training
+(a regulariser)."""
 from __future__ import annotations
 
 from .. import functional as F
@@ -21,3 +22,12 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) inputs with probability p and scale the rest by
+    1/(1-p) in training (neighbouring pixels are correlated, so single ones carry little
+    noise); identity in eval mode."""
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, self.inplace)

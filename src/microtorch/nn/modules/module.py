@@ -12,7 +12,6 @@ is on the hot path of small-model training.
 """
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from ..._device import check_device
 from ..._size import Size
 from ..._tensor import Tensor, parse_to_args
 from ...autograd.grad_mode import no_grad
+from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter
 
 
@@ -47,25 +47,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
                f"unexpected_keys={self.unexpected_keys})"
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by the `register_*_hook` methods; `.remove()` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks_dict: dict) -> None:
-        self.hooks_dict = hooks_dict
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        self.hooks_dict.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def _indent(text: str, spaces: int) -> str:

@@ -4,8 +4,8 @@ A map-style `Dataset` answers `dataset[i]` and `len(dataset)`; an `IterableDatas
 iterated. A sampler yields indices, a `BatchSampler` groups them, and the `DataLoader` turns
 each group of samples into a batch with `collate_fn` (by default `default_collate`, which
 stacks tensors, turns numbers and numpy arrays into tensors and recurses into dicts and
-sequences). `num_workers > 0` loads batches in worker processes started with *spawn* (never
-*fork*: see `dataloader.py`).
+sequences). `num_workers > 0` loads batches in worker processes started with the platform's
+default method, fork on Linux (see `_worker.py`).
 """
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
 """Worker processes for `DataLoader(num_workers > 0)`.
 
-Workers are started with the *spawn* method (or *forkserver* on request), never *fork*:
-a forked child that runs an OpenMP kernel after the parent ran one hangs (libgomp's thread
-pool does not survive fork). Spawned workers import microtorch afresh, so the
-dataset, `collate_fn` and `worker_init_fn` must be picklable (defined at module level), and
-a script must guard its entry point with `if __name__ == "__main__":`, as with PyTorch on
-macOS and Windows.
+Workers start with the platform's default method, as in PyTorch: *fork* on Linux, so a
+script without an `if __name__ == "__main__":` guard works and the dataset needs no
+pickling; `multiprocessing_context=` chooses another ('spawn', 'forkserver'), which needs
+a picklable dataset, `collate_fn` and `worker_init_fn`. Forked workers are safe: the
+kernels run single-threaded in a forked child (`_kernels/_threads.pyx` resets the thread
+count after fork, so libgomp's pool, which does not survive fork, is never entered, as
+PyTorch's workers run with `torch.set_num_threads(1)`), and OpenBLAS shuts its threads
+down before a fork and restarts them in the child.
 
 Each worker has its own task queue and all share one result queue. A task is
 `(epoch, task_id, index)`; the worker answers `(epoch, task_id, pickled result)`, where the
@@ -129,9 +131,9 @@ def worker_loop(worker_id, num_workers, seed, fetcher, worker_init_fn, tasks, re
 
 
 def get_context(method):
-    """A multiprocessing context that does not fork (spawn by default)."""
+    """The multiprocessing context for the workers (the platform's default without one)."""
     if method is None:
-        return multiprocessing.get_context("spawn")
+        return multiprocessing.get_context()
     if isinstance(method, str):
         if method not in multiprocessing.get_all_start_methods():
             raise ValueError(f"multiprocessing_context option should specify a valid start "
@@ -142,11 +144,6 @@ def get_context(method):
         raise TypeError(f"multiprocessing_context option should be a valid context object or "
                         f"a string specifying the start method, but got "
                         f"multiprocessing_context={method}")
-    if method.get_start_method() == "fork":
-        raise ValueError("microtorch DataLoader workers cannot use the 'fork' start method: a "
-                         "forked worker that runs an OpenMP kernel after the parent ran one "
-                         "hangs. Use multiprocessing_context='spawn' (the default) or "
-                         "'forkserver'.")
     return method
 
 
@@ -174,9 +171,10 @@ class WorkerPool:
                     process.start()
                 except (pickle.PicklingError, AttributeError, TypeError) as err:
                     raise type(err)(
-                        f"{err}. With num_workers > 0 the dataset, collate_fn and "
-                        "worker_init_fn are sent to spawned worker processes, so they must be "
-                        "picklable (defined at module level: no lambdas or local functions)"
+                        f"{err}. With the '{ctx.get_start_method()}' start method the "
+                        "dataset, collate_fn and worker_init_fn are sent to the worker "
+                        "processes, so they must be picklable (defined at module level: no "
+                        "lambdas or local functions)"
                     ) from err
                 self.processes.append(process)
         except BaseException:

@@ -1,8 +1,8 @@
 """`DataLoader`: iterate a dataset in batches, with PyTorch's arguments and checks.
 
 With `num_workers=0` (the default) batches are built in the calling process. With
-`num_workers > 0` they are built by worker processes started with *spawn* (see
-`_worker.py`): a new pool per epoch, or one kept across epochs with
+`num_workers > 0` they are built by worker processes started with the platform's default
+method (fork on Linux; see `_worker.py`): a new pool per epoch, or one kept across epochs with
 `persistent_workers=True`. `pin_memory` is accepted and ignored (there is no GPU).
 """
 from __future__ import annotations
