@@ -1,11 +1,11 @@
 """Where one training step of a small model goes, by layer of microtorch.
 
 Runs in a worker subprocess (``python -m benchmarks.breakdown MODEL STEPS``, threads pinned
-to 1 by the caller's environment), microtorch only, on a training model of ``benchmarks.training`` (model a, the 1-5-2-1 regressor, by
-default).  Method: every compiled kernel entry point is wrapped in a one-line Python
-function, so that cProfile, which cannot see Cython functions, records each call; the
-steps run under cProfile, and each function's own time (tottime) goes to a category by
-where it lives:
+to 1 by the caller's environment), microtorch only, on a training model of
+``benchmarks.training`` (model a, the 1-5-2-1 regressor, by default).  Method: every
+compiled kernel entry point is wrapped in a one-line Python function, so that cProfile,
+which cannot see Cython functions, records each call; the steps run under cProfile, and
+each function's own time (tottime) goes to a category by where it lives:
 
 =========  ===========================================================================
 kernels    the compiled kernels (their wrappers' own time is the kernel's time)

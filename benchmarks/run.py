@@ -21,8 +21,6 @@ if __package__ in (None, ""):  # `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.config import Config, preset
-from benchmarks.startup import measure_startup
-from benchmarks.targets import summary_lines
 from benchmarks.harness import (
     REPO_ROOT,
     RERUN_VAR,
@@ -36,6 +34,8 @@ from benchmarks.harness import (
     summarize_targets,
     write_json,
 )
+from benchmarks.startup import measure_startup
+from benchmarks.targets import summary_lines
 
 GROUPS = ("kernels", "overhead", "training", "conv")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"

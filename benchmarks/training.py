@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.breakdown import breakdown_table
 from benchmarks.config import Config
 from benchmarks.harness import (
     IMPLS,
@@ -44,7 +45,6 @@ from benchmarks.harness import (
     timing_table,
     to_numpy,
 )
-from benchmarks.breakdown import breakdown_table
 from benchmarks.numpy_baselines import NumpyMLP
 
 Params = list[tuple[np.ndarray, np.ndarray]]

@@ -1109,6 +1109,7 @@ NOT_TENSOR_OPS = {
 RANDOM = "random sampling: microtorch's stream differs from PyTorch's (tests/test_breadth_random.py)"
 COUNTING = "counting, not differentiable (tests/test_breadth_ops.py checks it against PyTorch)"
 NOT_OPS.update({
+    "compile": "wraps a module or function; tests/test_compile.py checks replay == eager",
     **{name: RANDOM for name in ["bernoulli", "multinomial", "normal", "poisson"]},
     **{name: COUNTING for name in ["bincount", "histc", "histogram"]},
     "randint_like": FACTORY,

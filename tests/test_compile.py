@@ -82,6 +82,12 @@ def test_replay_is_used_and_node_is_one():
     assert {type(n).__name__ for n, _ in node.next_functions} == {"AccumulateGrad"}
     assert len(cm._compiled.entries) == 1
     program = cm._compiled.entries[0].program
+    buffers = node._saved[0]
+    handed = [id(a) for a in buffers.fresh]
+    out.sum().backward()                        # .grad adopts the replay's fresh arrays
+    assert sorted(id(p.grad._data) for p in model.parameters()) == sorted(handed)
+    assert not {id(a) for a in buffers.fresh} & set(handed)     # and the set got new ones
+    del buffers
     del out, node                               # frees the graph, and its buffer set
     for _ in range(50):
         model.zero_grad()

@@ -480,6 +480,24 @@ KERNEL_CALLS = {
                    1, 2.0),
     "nll_forward": lambda a: (K.nll_forward, a(2, 3), _t64(2), None, -100, a(1), 1),
     "nll_backward": lambda a: (K.nll_backward, a(1), _t64(2), None, -100, a(2, 3), 1, 2.0),
+    "conv2d_forward": lambda a: (K.conv2d_forward, a(1, 1, 3, 3), a(1, 1, 2, 2), a(1),
+                                 a(1, 1, 2, 2), (1, 1), (0, 0), (1, 1), 1),
+    "conv2d_backward": lambda a: (K.conv2d_backward, a(1, 1, 2, 2), a(1, 1, 3, 3),
+                                  a(1, 1, 2, 2), a(1, 1, 3, 3), a(1, 1, 2, 2), a(1),
+                                  (1, 1), (0, 0), (1, 1), 1),
+    "max_pool2d_forward": lambda a: (K.max_pool2d_forward, a(1, 4, 4), a(1, 2, 2),
+                                     np.zeros((1, 2, 2), np.int64), (2, 2), (2, 2), (0, 0),
+                                     (1, 1)),
+    "max_pool2d_backward": lambda a: (K.max_pool2d_backward, a(1, 2, 2),
+                                      np.zeros((1, 2, 2), np.int64), a(1, 4, 4)),
+    "avg_pool2d_forward": lambda a: (K.avg_pool2d_forward, a(1, 4, 4), a(1, 2, 2), (2, 2),
+                                     (2, 2), (0, 0), True),
+    "avg_pool2d_backward": lambda a: (K.avg_pool2d_backward, a(1, 2, 2), a(1, 4, 4), (2, 2),
+                                      (2, 2), (0, 0), True),
+    "adaptive_avg_pool2d_forward": lambda a: (K.adaptive_avg_pool2d_forward, a(1, 4, 4),
+                                              a(1, 2, 2)),
+    "adaptive_avg_pool2d_backward": lambda a: (K.adaptive_avg_pool2d_backward, a(1, 2, 2),
+                                               a(1, 4, 4)),
     "sgd_step": lambda a: (KO.sgd_step, a(4), a(4), a(4), 0.1, 0.9, 0.0, 0.0, False, False,
                            True),
     "adam_step": lambda a: (KO.adam_step, a(4), a(4), a(4), a(4), None, 1.0, 1e-3, 0.9, 0.999,
@@ -578,10 +596,20 @@ def test_kernel_rejects_non_contiguous(kernel):
         _call(kernel, perturb=strided)
 
 
-@pytest.mark.parametrize("kernel", KERNELS)
+SHAPE_FROM_OUTPUT = {
+    "avg_pool2d_forward", "avg_pool2d_backward", "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward", "max_pool2d_backward",
+}
+"""Kernels where any plane size of the second array is a valid call: the output's size sets the
+bottom/right padding (ceil_mode) or the adaptive windows, and max-pool indices address any
+plane of at least the window's extent."""
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k not in SHAPE_FROM_OUTPUT])
 def test_kernel_rejects_wrong_length(kernel):
     """One array one element too long: ValueError naming the kernel."""
-    which = 1 if kernel == "nll_backward" else 2    # nll_backward takes (N, C) from `out`
+    # nll_backward takes (N, C) from `out`; conv2d_forward's out sets its bottom/right padding
+    which = {"nll_backward": 1, "conv2d_forward": 3}.get(kernel, 2)
 
     def longer(i, shape, dtype):
         return np.ones(shape[:-1] + (shape[-1] + 1,), dtype) if i == which else None

@@ -461,3 +461,53 @@ def test_kernels_release_the_gil_and_run_concurrently():
     for y, s in results.values():
         assert_close(y, expected, np.float64)
         assert_close(s, expected_sigmoid, np.float64)
+
+
+def _every_kernel_path(rng):
+    """Outputs of the kernels' parallel paths (blocked loss sums, narrow and wide softmax
+    rows, cross-entropy row chunks, streaming activations) on inputs past their thresholds."""
+    n = 3 * 65536 + 5
+    x = rng.standard_normal(n).astype(np.float32)
+    t = rng.standard_normal(n).astype(np.float32)
+    bits = (rng.random(n) < 0.5).astype(np.float32)
+    g = np.ones(1, np.float32)
+    outs = {}
+    for name, args in (("mse", (x, t)), ("l1", (x, t)),
+                       ("bce_with_logits", (x, bits, None, None))):
+        out, grad = np.empty(1, np.float32), np.empty_like(x)
+        getattr(K, f"{name}_forward")(*args, out, K.REDUCTION_MEAN)
+        getattr(K, f"{name}_backward")(g, *args, grad, K.REDUCTION_MEAN)
+        outs[name] = (out, grad)
+    for cols in (10, 1000):
+        logits = rng.standard_normal((n // cols, cols)).astype(np.float32)
+        target = rng.integers(0, cols, n // cols)
+        for name in ("softmax", "log_softmax"):
+            y, back = np.empty_like(logits), np.empty_like(logits)
+            getattr(K, f"{name}_forward")(logits, y)
+            getattr(K, f"{name}_backward")(logits, y, back)
+            outs[f"{name} {cols}"] = (y, back)
+        lp, loss, grad = np.empty_like(logits), np.empty(1, np.float32), np.empty_like(logits)
+        denom = K.cross_entropy_forward(logits, target, None, -100, 0.1, lp, loss, 1)
+        K.cross_entropy_backward(g, lp, target, None, -100, 0.1, grad, 1, denom)
+        outs[f"ce {cols}"] = (loss, grad)
+    big = rng.standard_normal((1 << 21) + 3).astype(np.float32)
+    for name in ("relu", "sigmoid", "tanh"):
+        y, back = np.empty_like(big), np.empty_like(big)
+        getattr(K, f"{name}_forward")(big, y)
+        getattr(K, f"{name}_backward")(big, y, back)
+        outs[name] = (y, back)
+    return outs
+
+
+def test_every_parallel_path_is_bit_identical_for_1_and_2_threads():
+    before = K.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            K.set_num_threads(threads)
+            runs.append(_every_kernel_path(np.random.default_rng(3)))
+    finally:
+        K.set_num_threads(before)
+    for name, arrays in runs[0].items():
+        for a, b in zip(arrays, runs[1][name]):
+            np.testing.assert_array_equal(a, b, err_msg=name, strict=True)

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from microtorch import _kernels as K
-from microtorch._kernels._elementwise import _fmath
+from microtorch._kernels import _elementwise
+
+_fmath = _elementwise._fmath
 
 FUNCTIONS = ("exp", "expm1", "sigmoid", "tanh", "log1pexp")
 # Max error in ulps of the result's dtype, measured (see the module docstring) and rounded up.

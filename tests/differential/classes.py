@@ -81,6 +81,10 @@ ALLOWED: list[Pattern] = [
         "a bool tensor operand that the forward accepts: PyTorch's backward subtracts with "
         "it and raises ('Subtraction ... with a bool tensor is not supported'); microtorch "
         "returns the gradient of the float operand.")),
+    Pattern(forms("clamp", "clip"), "backward-missing-error", "*", "*bcast*", reason=(
+        "tensor bounds that broadcast x to a larger (or empty) shape: PyTorch's forward "
+        "returns the broadcast result but its backward fails ('output with shape [3, 1] "
+        "doesn't match the broadcast shape [3, 0]'); microtorch returns the gradients.")),
 ]
 """Cases where PyTorch 2.13 is wrong (see the reason of each)."""
 
@@ -207,7 +211,8 @@ KNOWN_OPEN: list[Pattern] = [
                   "elu", "atan2_", "var", "std", "log", "sqrt", "tanh", "mse_loss", "l1_loss",
                   "kl_div", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
                   "scaled_dot_product_attention", "addcdiv", "addcmul", "linalg.matrix_norm",
-                  "remainder", "fmod", "div", "divide", "hypot", "logaddexp", "lerp")
+                  "remainder", "fmod", "div", "divide", "hypot", "logaddexp", "lerp", "conv1d",
+                  "conv2d")
             + operators("**", "%", "/"), "grad", reason=(
         "gradients at NaN, inf, ties and poles: PyTorch sends max/min/maximum's gradient to a "
         "NaN operand and splits ties evenly, gives NaN through amax/logsumexp of inf, 0 for "
@@ -216,7 +221,7 @@ KNOWN_OPEN: list[Pattern] = [
     Pattern(forms("matmul", "bmm", "mm", "l1_loss", "mse_loss", "avg_pool1d", "avg_pool2d",
                   "gelu", "divide", "div", "batch_norm", "layer_norm", "std", "var", "linear",
                   "norm", "linalg.norm", "linalg.vector_norm", "scaled_dot_product_attention",
-                  "conv1d", "conv2d", "adaptive_avg_pool2d")
+                  "conv1d", "conv2d", "adaptive_avg_pool2d", "cumprod", "prod")
             + ("x @ y",), ("value", "alias-value"), reason=(
         "inf/NaN/1e38: PyTorch overflows float32 sums and means (l1_loss, avg_pool, "
         "batch_norm statistics) to inf where microtorch accumulates in float64, gives NaN "

@@ -40,6 +40,10 @@ class _Entry:
     __slots__ = ("specs", "grad", "program", "modules", "members")
 
 
+_CONSTANTS = (int, float, bool, str, type(None))
+"""Non-tensor argument types guarded by value; any other object is guarded by identity."""
+
+
 def _spec(a):
     if isinstance(a, Tensor):
         d = a._data
@@ -98,7 +102,8 @@ class CompiledCallable:
                         or d.flags.c_contiguous is not spec[3] \
                         or a._requires_grad is not spec[4]:
                     return False
-            elif type(a) is not spec[0] or a != spec[1]:
+            elif type(a) is not spec[0] or (a != spec[1] if spec[0] in _CONSTANTS
+                                            else a is not spec[1]):
                 return False
         for m, training in entry.modules:
             if m.training != training or m._forward_hooks or m._forward_pre_hooks:
@@ -233,7 +238,8 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     Use it as `compile(model)`, `compile(fn)`, `@compile` or `@compile(fullgraph=True)`.
     `fullgraph=True` raises `Unsupported` at a graph break instead of running eagerly.
     `dynamic`, `backend`, `mode` and `options` are accepted for PyTorch compatibility and
-    ignored (there is one backend); `disable=True` returns `model` unchanged.
+    ignored (there is one backend); `disable=True` returns `model` unchanged. Calls with
+    keyword arguments, or under anomaly detection, run eagerly.
     """
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,

@@ -35,14 +35,14 @@ class GraphBreak(Exception):
 
 class Slot:
     """A value of the recorded region: input `index`, a `member` (parameter or buffer), or
-    the output of a recorded op. `shape`/`dtype` are the recorded ones."""
+    the output of a recorded op (kind "value"). `shape`/`dtype` are the recorded ones."""
 
-    __slots__ = ("kind", "index", "member", "shape", "dtype", "requires_grad")
+    __slots__ = ("kind", "index", "member", "shape", "dtype")
 
-    def __init__(self, kind: str, array: np.ndarray, requires_grad: bool, index: int = -1,
+    def __init__(self, kind: str, array: np.ndarray, index: int = -1,
                  member: Tensor | None = None) -> None:
         self.kind, self.index, self.member = kind, index, member
-        self.shape, self.dtype, self.requires_grad = array.shape, array.dtype, requires_grad
+        self.shape, self.dtype = array.shape, array.dtype
 
 
 class Op:
@@ -79,11 +79,11 @@ class Recorder:
         self.broken: str | None = None
         self.member_arrays: dict[int, Slot] = {}
         for i, t in enumerate(inputs):
-            slot = Slot("input", t._data, t._requires_grad, index=i)
+            slot = Slot("input", t._data, index=i)
             self.slots.setdefault(id(t), slot)
             self.inputs.append(slot)
         for t in members:
-            slot = Slot("member", t._data, t._requires_grad, member=t)
+            slot = Slot("member", t._data, member=t)
             self.slots.setdefault(id(t), slot)
             self.member_arrays.setdefault(id(t._data), slot)
         self.keep.extend(inputs)
@@ -134,7 +134,7 @@ class Recorder:
         for o in outs:
             if not isinstance(o, Tensor) or id(o) in self.slots:
                 raise GraphBreak(f"{name} changed a value in place")
-            slot = Slot("value", o._data, o._requires_grad)
+            slot = Slot("value", o._data)
             self.slots[id(o)] = slot
             self.keep.append(o)
             out_slots.append(slot)

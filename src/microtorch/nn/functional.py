@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .. import _dtype
 from .. import random as _random
 from .._size import Size
 from .._tensor import Tensor
@@ -333,7 +334,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 def _check_class_input(input: Tensor, name: str) -> None:
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
-            f'"{name}" not implemented for \'{_loss.torch_type_name(input._data.dtype)}\''
+            f'"{name}" not implemented for \'{_dtype.scalar_name(input._data.dtype)}\''
         )
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
@@ -354,7 +355,7 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None,
     kind = target._data.dtype
     if not (kind == np.int64 or kind == np.uint8):
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
-                           f"{_loss.torch_type_name(kind)}")
+                           f"{_dtype.scalar_name(kind)}")
     if xd > 2:
         expected = [input.shape[0]] + list(input.shape[2:])
         if list(target.shape) != expected:
@@ -380,7 +381,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if target.shape == input.shape:
         if target._data.dtype.kind != "f":
             raise RuntimeError("Expected floating point type for target with class "
-                               f"probabilities, got {_loss.torch_type_name(target._data.dtype)}")
+                               f"probabilities, got {_dtype.scalar_name(target._data.dtype)}")
         classes = input.shape[0 if input.dim() == 1 else 1]
         if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
             raise RuntimeError(
