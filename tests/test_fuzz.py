@@ -157,8 +157,15 @@ def _kernel_array_args():
     return out
 
 
+OPTIONAL_CONV_ARGS = {"conv2d_forward": {"bias"},
+                      "conv2d_backward": {"grad_x", "grad_w", "grad_b"}}
+"""None-able arguments of the convolution kernels (not in tools/fuzz.py's random campaign)."""
+
+
 def _optional(kernel: str, arg: str) -> bool:
     """Whether None is a valid value of the argument (tools/fuzz.py KERNEL_SIGS '?')."""
+    if kernel not in fuzz.KERNEL_SIGS:
+        return arg in OPTIONAL_CONV_ARGS.get(kernel, ())
     fn, _ = E.kernel_call(kernel)
     names = list(inspect.signature(fn).parameters)
     return fuzz.KERNEL_SIGS[kernel][names.index(arg)].endswith("?")

@@ -9,8 +9,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from microtorch._kernels._args cimport (
-    MT_F32, MT_F64, MT_IN, MT_OUT, is_1d, is_1d_or_absent, mt_args, mt_args_init,
-    mt_args_release, mt_same, mt_take,
+    MT_F32, MT_F64, MT_IN, MT_OUT, is_1d, mt_args, mt_args_init, mt_args_release, mt_same,
+    mt_take,
 )
 from microtorch._kernels._checks cimport (
     PARALLEL_MIN, PARALLEL_MIN_STREAMING, check_contiguous, check_ndim, check_writable, float_kind,

@@ -1,12 +1,14 @@
 # Scalar and row helpers over fused float32/float64, shared by the kernels.
 #
-# The exponential and the row reductions are written in C (the verbatim block
-# below) so that gcc vectorises the loops that use them: libm's exp is an
-# opaque call that keeps a loop scalar, and without -ffast-math gcc will not
+# exp, expm1, sigmoid, tanh, log(1 + e^-|x|) and the row reductions are written
+# in C (the verbatim block below) so that gcc vectorises the loops that use
+# them: libm's calls keep a loop scalar, and without -ffast-math gcc will not
 # reorder a floating-point sum unless told it may (`omp simd reduction`, which
 # needs -fopenmp or -fopenmp-simd; without either, the loops just run scalar).
-# Everything here is `noexcept nogil` and inline.  Row sums accumulate in
-# double for both dtypes.
+# The hot loops are multiversioned (MT_MULTIVERSION: baseline, AVX2, AVX-512).
+# Their accuracy against libm is measured in tests/test_kernels_math.py and
+# recorded in docs/kernels.md.  Everything here is `noexcept nogil`.  Row sums
+# accumulate in double for both dtypes.
 
 from cython cimport floating
 from libc.math cimport fabs, fabsf, log, log1p, log1pf, logf
@@ -403,18 +405,8 @@ cdef inline floating f_exp(floating x) noexcept nogil:
         return mt_exp(x)
 
 
-cdef inline floating f_expm1(floating x) noexcept nogil:
-    if floating is float:
-        return mt_expm1f(x)
-    else:
-        return mt_expm1(x)
 
 
-cdef inline floating f_tanh(floating x) noexcept nogil:
-    if floating is float:
-        return mt_tanhf(x)
-    else:
-        return mt_tanh(x)
 
 
 cdef inline floating f_log(floating x) noexcept nogil:
@@ -465,26 +457,8 @@ cdef inline void tanh_span(const floating* x, floating* out, Py_ssize_t n) noexc
         mt_tanh_span_d(x, out, n)
 
 
-cdef inline floating f_sigmoid(floating x) noexcept nogil:
-    """1 / (1 + e^-x) without overflow; NaN propagates."""
-    if floating is float:
-        return mt_sigmoidf(x)
-    else:
-        return mt_sigmoid(x)
 
 
-cdef inline floating f_log1pexp_neg_abs(floating x) noexcept nogil:
-    """log(1 + e^-|x|), the stable tail of softplus and log-sigmoid (vectorisable)."""
-    if floating is float:
-        return mt_log1pexpf(x)
-    else:
-        return mt_log1pexp(x)
-
-
-cdef inline floating f_softplus_neg(floating x) noexcept nogil:
-    """softplus(-x) = log(1 + e^-x) = max(-x, 0) + log(1 + e^-|x|), never overflowing."""
-    cdef floating neg = -x
-    return (neg if neg > 0 else 0) + f_log1pexp_neg_abs(x)
 
 
 cdef inline floating f_abs(floating x) noexcept nogil:

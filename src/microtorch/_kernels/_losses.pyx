@@ -24,11 +24,11 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from microtorch._kernels._args cimport (
-    MT_ABSENT, MT_F32, MT_F64, MT_I64, MT_IN, MT_OUT, is_1d, is_1d_or_absent, is_2d, mt_args,
+    MT_F32, MT_F64, MT_I64, MT_IN, MT_OUT, is_1d, is_1d_or_absent, is_2d, mt_args,
     mt_args_init, mt_args_release, mt_same, mt_take,
 )
 from microtorch._kernels._checks cimport (
-    F32, PARALLEL_MIN, REDUCE_MEAN, REDUCE_NONE, REDUCE_SUM,
+    PARALLEL_MIN, REDUCE_MEAN, REDUCE_NONE, REDUCE_SUM,
     check_contiguous, check_ndim, check_reduction, check_shape, check_target, check_writable,
     float_kind, reduced_len,
 )

@@ -270,6 +270,14 @@ cdef int _window(str kernel, Win* w, x, y, tuple kernel_size, tuple stride, tupl
     return 0
 
 
+cdef int _check_indices(str kernel, object indices) except -1:
+    """TypeError unless `indices` is a numpy array (its dtype and shape are checked after)."""
+    if getattr(indices, "dtype", None) is None or not hasattr(indices, "flags"):
+        raise TypeError(f"{kernel}: expected an int64 numpy array for indices, got "
+                        f"{type(indices).__name__}")
+    return 0
+
+
 def max_pool2d_forward(x, out, indices, tuple kernel_size, tuple stride, tuple padding,
                        tuple dilation):
     """out(P, OH, OW) = window maxima of x(P, H, W); indices(P, OH, OW) int64 = their
@@ -278,6 +286,7 @@ def max_pool2d_forward(x, out, indices, tuple kernel_size, tuple stride, tuple p
     cdef Win w
     kernel = "max_pool2d_forward"
     kind = float_kind(kernel, ("x", "out"), (x, out))
+    _check_indices(kernel, indices)
     check_contiguous(kernel, ("x", "out", "indices"), (x, out, indices))
     _window(kernel, &w, x, out, kernel_size, stride, padding, dilation)
     if indices.dtype != "int64" or indices.shape != out.shape:
@@ -292,6 +301,7 @@ def max_pool2d_backward(grad, indices, grad_x):
     """grad_x(P, H, W) = zeros with grad(P, OH, OW) added at the saved indices."""
     kernel = "max_pool2d_backward"
     kind = float_kind(kernel, ("grad", "grad_x"), (grad, grad_x))
+    _check_indices(kernel, indices)
     check_contiguous(kernel, ("grad", "indices", "grad_x"), (grad, indices, grad_x))
     check_ndim(kernel, "grad", grad, 3)
     check_ndim(kernel, "grad_x", grad_x, 3)
