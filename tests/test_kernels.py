@@ -1,16 +1,16 @@
 """Compiled activation, softmax and matmul kernels against their numpy twins
-(microtorch._reference_ops) and, for special values, against PyTorch."""
+(tests/reference_ops.py) and, for special values, against PyTorch."""
 import os
 import threading
 
 import numpy as np
 import pytest
+import reference_ops as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from microtorch import _kernels as K
-from microtorch import _reference_ops as ref
 from microtorch._kernels import _matmul
 
 DTYPES = [np.float32, np.float64]

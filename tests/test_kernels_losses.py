@@ -1,11 +1,11 @@
 """Compiled loss kernels against their numpy twins and against PyTorch 2.13."""
 import numpy as np
 import pytest
+import reference_ops as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microtorch import _kernels as K
-from microtorch import _reference_ops as ref
 
 DTYPES = [np.float32, np.float64]
 REDUCTIONS = {K.REDUCTION_NONE: "none", K.REDUCTION_MEAN: "mean", K.REDUCTION_SUM: "sum"}

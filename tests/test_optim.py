@@ -8,11 +8,11 @@ import sys
 import warnings
 
 import numpy as np
+import optim_reference as R
 import pytest
 
 import microtorch as mt
 from microtorch._kernels import _optim as K
-from microtorch.optim import _reference as R
 from microtorch.optim.optimizer import Optimizer, required
 
 DTYPES = [np.float32, np.float64]
