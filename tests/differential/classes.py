@@ -164,9 +164,6 @@ KNOWN_OPEN: list[Pattern] = [
         "AsStridedBackward0 on the view and CopySlices on the base, and its copy_ node is "
         "CopyBackwards; microtorch shows the op's own node (MulBackward0, "
         "IndexPutBackward0). Fix in autograd/function.py (rebase of views).")),
-    Pattern(("x[[]tensor0d]",), "view", reason=(
-        "x[torch.tensor(2)] is a view in PyTorch (a 0-d integer tensor indexes like an int), "
-        "a copy in microtorch. Fix in ops/indexing.py: treat 0-d integer tensors as ints.")),
     Pattern("*", "stride", reason=(
         "views of a result whose layout differs from PyTorch's (nonzero returns its (n, "
         "ndim) result column-major in PyTorch). Fix in ops/comparison.py (nonzero).")),
