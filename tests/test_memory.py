@@ -8,7 +8,9 @@ while the cyclic collector is disabled, so anything freed was freed by reference
 from __future__ import annotations
 
 import gc
+import json
 import os
+import subprocess
 import sys
 import time
 import weakref
@@ -87,10 +89,9 @@ STEPS = 10_000
 MEASURE_AT = (1_000, STEPS)      # after warm-up (allocator pools, optimizer state) and at end
 
 
-def test_training_10k_steps_is_flat():
-    """10,000 steps of a small MLP (SGD with momentum, cross-entropy): between step 1,000 and
-    step 10,000 RSS, live objects, Tensors and Nodes stay flat, and the steps create no
-    reference cycle (everything is freed by reference counting)."""
+def _train_10k() -> dict:
+    """10,000 steps of a small MLP (SGD with momentum, cross-entropy); the snapshots of RSS
+    and live objects at MEASURE_AT, the final loss and the cycles made by the steps."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -109,13 +110,27 @@ def test_training_10k_steps_is_flat():
                 # cycles made since the last snapshot: at the first one, one-time garbage of
                 # the warm-up (lazy imports); after it, any would come from the steps
                 unreachable = gc.collect()
-                snapshots[step] = {"rss": rss_bytes(), **live_counts()}
-    first, last = (snapshots[s] for s in MEASURE_AT)
+                snapshots[str(step)] = {"rss": rss_bytes(), **live_counts()}
+    return {"snapshots": snapshots, "loss": last_loss, "unreachable": unreachable}
+
+
+def test_training_10k_steps_is_flat():
+    """Between step 1,000 and step 10,000 RSS, live objects, Tensors and Nodes stay flat, and
+    the steps create no reference cycle (everything is freed by reference counting). Run in a
+    fresh process, so that RSS is not that of a heap fragmented by the rest of the suite."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_memory; "
+            "print(json.dumps(test_memory._train_10k()))")
+    proc = subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    first, last = (result["snapshots"][str(s)] for s in MEASURE_AT)
     report = {k: (first[k], last[k], last[k] - first[k]) for k in first}
     print(f"\n10k-step run, (at step {MEASURE_AT[0]}, at step {STEPS}, growth): {report}")
-    assert last_loss < 0.5, "the model did not train"
-    assert unreachable == 0, (f"{unreachable} objects made by steps {MEASURE_AT[0]}..{STEPS} "
-                              "were only freeable by the cyclic GC")
+    assert result["loss"] < 0.5, "the model did not train"
+    assert result["unreachable"] == 0, (f"{result['unreachable']} objects made by steps "
+                                        f"{MEASURE_AT[0]}..{STEPS} were only freeable by the "
+                                        "cyclic GC")
     assert last["tensors"] == first["tensors"], report
     assert last["nodes"] == first["nodes"], report
     assert last["objects"] - first["objects"] <= 20, report
