@@ -25,9 +25,10 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Implementation keys, in table order. "microtorch" may be torch standing in (--lib torch).
-NUMPY, TORCH, MICRO = "numpy", "torch", "microtorch"
-IMPLS = (NUMPY, TORCH, MICRO)
-SHORT = {NUMPY: "np", TORCH: "torch", MICRO: "mt"}
+# "microtorch compiled" (training only) is microtorch with the model under microtorch.compile.
+NUMPY, TORCH, MICRO, COMPILED = "numpy", "torch", "microtorch", "microtorch compiled"
+IMPLS = (NUMPY, TORCH, MICRO, COMPILED)
+SHORT = {NUMPY: "np", TORCH: "torch", MICRO: "mt", COMPILED: "mtc"}
 
 # OpenBLAS tuning variables that benchmark runs must not inherit (see README).
 SCRUBBED_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -371,7 +372,8 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         ratios = {}
-        for num, den in ((MICRO, NUMPY), (MICRO, TORCH), (TORCH, NUMPY)):
+        for num, den in ((MICRO, NUMPY), (MICRO, TORCH), (TORCH, NUMPY), (COMPILED, NUMPY),
+                         (COMPILED, MICRO)):
             stat = self.ratio(num, den)
             if stat is not None:
                 ratios[f"{num}/{den}"] = asdict(stat)
@@ -474,6 +476,9 @@ def timing_table(
     impls = [i for i in IMPLS if any(i in r.rounds for r in rows)]
     headers = list(key_columns) + [libs.label(i) for i in impls]
     headers += ["mt/np", "target", "mt/torch", "target", "torch/np"]
+    compiled = COMPILED in impls
+    if compiled:
+        headers += ["mtc/np", "target", "mtc/mt"]
     if extra:
         headers.append(extra_header)
     body = []
@@ -488,6 +493,9 @@ def timing_table(
             target_cell(row, MICRO, TORCH),
             _median(row.ratio(TORCH, NUMPY)),
         ]
+        if compiled:
+            cells += [format_ratio(row.ratio(COMPILED, NUMPY)),
+                      target_cell(row, COMPILED, NUMPY), _median(row.ratio(COMPILED, MICRO))]
         if extra:
             cells.append(extra(row))
         body.append(cells)

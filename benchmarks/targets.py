@@ -1,4 +1,4 @@
-"""The goals of issues 11 and 12, each with its measured figure and PASS/MISS.
+"""The goals of issues 11, 12 and 13, each with its measured figure and PASS/MISS.
 
 Each goal gathers the per-row targets it covers (see kernels.py, overhead.py and
 training.py, which attach them) and reports the worst value among them; a goal passes
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.harness import MICRO, NUMPY, TORCH, Row, Target
+from benchmarks.harness import COMPILED, MICRO, NUMPY, TORCH, Row, Target
 from benchmarks.startup import IMPORT_LIMIT_S
 
 Selector = Callable[[Row, Target], bool]
@@ -25,10 +25,10 @@ def _kernels(mode: str, den: str, matmul: bool = False) -> Selector:
     return select
 
 
-def _training(metric: str, den: str = MICRO, models: str = "abcd") -> Selector:
+def _training(metric: str, den: str = MICRO, models: str = "abcd", num: str = MICRO) -> Selector:
     def select(row: Row, target: Target) -> bool:
         return (row.group == "training" and row.name in models and target.metric == metric
-                and (metric != "time" or target.den == den))
+                and target.num == num and (metric != "time" or target.den == den))
 
     return select
 
@@ -57,6 +57,14 @@ ISSUE_11: list[tuple[str, Selector]] = [
     ("training step <= 0.25x PyTorch (a, b), 0.6x (c), 1.0x (d)", _training("time", TORCH)),
     ("tiny op forward+backward <= 0.33x PyTorch", _overhead("forward+backward")),
     ("tiny op forward under no_grad <= 1.0x PyTorch", _overhead("forward")),
+]
+
+
+ISSUE_13: list[tuple[str, Selector]] = [
+    ("compiled training step <= 0.5x the numpy loop (a, b), 0.8x (c), 1.0x (d)",
+     _training("time", NUMPY, num=COMPILED)),
+    ("first compiled step (recording) <= 3x an eager step",
+     _training("info:recording_per_eager_step", num=COMPILED)),
 ]
 
 
@@ -104,4 +112,6 @@ def summary_lines(rows: list[Row], startup: dict[str, Any] | None) -> list[str]:
     lines += ["  " + kernel_faults_line(rows), "  " + import_line(startup)]
     lines += ["Issue 11 targets (the op layer and the engine):"]
     lines += ["  " + goal_line(title, select, rows) for title, select in ISSUE_11]
+    lines += ["Issue 13 targets (microtorch.compile):"]
+    lines += ["  " + goal_line(title, select, rows) for title, select in ISSUE_13]
     return lines

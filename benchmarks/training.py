@@ -31,6 +31,7 @@ import numpy as np
 from benchmarks.breakdown import breakdown_table
 from benchmarks.config import Config
 from benchmarks.harness import (
+    COMPILED,
     IMPLS,
     MICRO,
     NUMPY,
@@ -66,6 +67,7 @@ class ModelSpec:
     momentum: float = 0.0
     cycle: bool = False
     torch_target: float = 1.0  # goal for microtorch/torch time per step
+    compiled_target: float = 1.0  # issue 13: goal for compiled microtorch/numpy time per step
 
     @property
     def unit(self) -> str:
@@ -83,6 +85,7 @@ MODELS: dict[str, ModelSpec] = {
         1000,
         0.01,
         torch_target=0.25,
+        compiled_target=0.5,
     ),
     "b": ModelSpec(
         "b",
@@ -94,6 +97,7 @@ MODELS: dict[str, ModelSpec] = {
         1000,
         0.01,
         torch_target=0.25,
+        compiled_target=0.5,
     ),
     "c": ModelSpec(
         "c",
@@ -106,6 +110,7 @@ MODELS: dict[str, ModelSpec] = {
         0.01,
         momentum=0.9,
         torch_target=0.6,
+        compiled_target=0.8,
     ),
     "d": ModelSpec(
         "d",
@@ -314,12 +319,16 @@ def load_params(lib: ModuleType, model: Any, linears: list[Any], params: Params)
 
 
 def build_and_train(
-    lib: ModuleType, spec: ModelSpec, x: np.ndarray, y: np.ndarray, params: Params, budget: int
+    lib: ModuleType, spec: ModelSpec, x: np.ndarray, y: np.ndarray, params: Params, budget: int,
+    compiled: bool = False,
 ) -> dict[str, Any]:
-    """Train ``spec`` with ``lib`` (microtorch or torch), in plain PyTorch style."""
+    """Train ``spec`` with ``lib`` (microtorch or torch), in plain PyTorch style; with
+    ``compiled``, the model goes through ``lib.compile`` (loss and optimizer as written)."""
     torch = lib
     model, linears = build_model(torch, spec.sizes, spec.head)
     loaded_via = load_params(torch, model, linears, params)
+    if compiled:
+        model = torch.compile(model)
     if spec.momentum:
         optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
     else:
@@ -342,13 +351,38 @@ def build_and_train(
     per_step, faults = clock.per_step(), clock.faults_per_step()
     with torch.no_grad():
         final = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y)).item()
-    return {
+    result = {
         "time_per_step": per_step,
         "faults_per_step": faults,
         "steps": clock.count,
         "final_loss": float(final),
         "weights_loaded_via": loaded_via,
     }
+    if compiled:
+        result["recording_per_eager_step"] = recording_cost(
+            torch, model._orig_mod, optimizer, loss_fn, xb, yb
+        )
+    return result
+
+
+def recording_cost(lib: ModuleType, model: Any, optimizer: Any, loss_fn: Any, xb: Any,
+                   yb: Any) -> float:
+    """First step of a freshly compiled ``model`` (the recording) over an eager step: medians
+    of 5 of each, interleaved, in the warm process after training (so that neither pays
+    one-time start-up)."""
+
+    def step(run: Any) -> float:
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        loss_fn(run(xb), yb).backward()
+        optimizer.step()
+        return time.perf_counter() - start
+
+    eager, recording = [], []
+    for _ in range(5):
+        eager.append(step(model))
+        recording.append(step(lib.compile(model)))
+    return statistics.median(recording) / statistics.median(eager)
 
 
 # ---------------------------------------------------------------------------
@@ -389,7 +423,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if lib is None:
         result = train_numpy(spec, x, y, params, job["budget"])
     else:
-        result = build_and_train(lib, spec, x, y, params, job["budget"])
+        result = build_and_train(lib, spec, x, y, params, job["budget"],
+                                 compiled=job["impl"] == COMPILED)
     result.update(peak_rss_mb=_max_rss_mb(), rss_before_training_mb=rss_before)
     if lib is not None and hasattr(lib, "get_num_threads"):
         result["lib_threads"] = lib.get_num_threads()
@@ -445,6 +480,7 @@ def spawn_worker(
 
 LOSS_RTOL, LOSS_ATOL = 1e-3, 1e-5  # float32 runs of up to 1000 steps
 FAULTS_PER_STEP = 0.5  # issue 12: "about 0" minor page faults per steady-state step
+FIRST_CALL = 3.0  # issue 13: the recording (first compiled) step <= 3x a steady eager step
 
 
 def losses_agree(a: float | None, b: float | None) -> bool | None:
@@ -456,7 +492,9 @@ def losses_agree(a: float | None, b: float | None) -> bool | None:
 def run_training(libs: Libs, cfg: Config, threads: int, progress: bool = True) -> list[Row]:
     """Run every model in every implementation, one subprocess per run, interleaved rounds."""
     impls = libs.available()
-    modules = {TORCH: "torch", MICRO: libs.micro_source}
+    if libs.micro_source == "microtorch":
+        impls.append(COMPILED)
+    modules = {TORCH: "torch", MICRO: libs.micro_source, COMPILED: libs.micro_source}
     env = subprocess_env(threads, cfg.scrub_openblas_env)
     specs = [MODELS[k] for k in cfg.models if cfg.filter in f"training {k} {MODELS[k].title}"]
 
@@ -535,6 +573,7 @@ def _training_row(
         "errors": {},
         "loss_agrees_with_numpy": {},
         "weights_loaded_via": {},
+        "recording_per_eager_step": {},
     }
     steps = None
     for impl in impls:
@@ -558,6 +597,10 @@ def _training_row(
             info["loss_agrees_with_numpy"][impl] = losses_agree(
                 info["final_loss"].get(impl), info["final_loss"].get(NUMPY)
             )
+    if COMPILED in rounds:
+        info["recording_per_eager_step"][COMPILED] = statistics.median(
+            r["recording_per_eager_step"] for r in results[(spec.key, COMPILED)]
+        )
     budget = cfg.training_budget.get(spec.key, spec.budget)
     torch_label = f"<={spec.torch_target:.2f}" if spec.torch_target != 1 else "<=1"
     return Row(
@@ -572,6 +615,9 @@ def _training_row(
             Target(MICRO, NUMPY, 1.5, "<=1.5", metric="rss"),
             Target(MICRO, MICRO, FAULTS_PER_STEP, f"<={FAULTS_PER_STEP}",
                    metric="info:faults_per_step"),
+            Target(COMPILED, NUMPY, spec.compiled_target, f"<={spec.compiled_target:g}"),
+            Target(COMPILED, MICRO, FIRST_CALL, f"<={FIRST_CALL:g}",
+                   metric="info:recording_per_eager_step"),
         ],
         info=info,
     )

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import microtorch as torch
 from microtorch import nn
@@ -86,7 +88,7 @@ def test_replay_is_used_and_node_is_one():
     handed = [id(a) for a in buffers.fresh]
     out.sum().backward()                        # .grad adopts the replay's fresh arrays
     assert sorted(id(p.grad._data) for p in model.parameters()) == sorted(handed)
-    assert not {id(a) for a in buffers.fresh} & set(handed)     # and the set got new ones
+    assert buffers.fresh is None                # the set let go of them (the engine's now)
     del buffers
     del out, node                               # frees the graph, and its buffer set
     for _ in range(50):
@@ -275,16 +277,22 @@ def test_function_losses_and_target_grads_bit_identical():
 
 
 def test_breaks_inplace_outside_tensors_and_cache_limit():
-    outside = torch.ones(3)
+    holder = type("Holder", (), {})()
+    holder.t = torch.ones(3)                       # behind a plain object: not guarded
+    computed = torch.ones(3, requires_grad=True) * 2      # not a leaf: no edge to give it
 
     def inplace(x):
         x.mul_(2)
         return torch.relu(x)
 
-    def uses_outside(x):
-        return torch.relu(outside)
+    def uses_held(x):
+        return torch.relu(holder.t)
 
-    for f, reason in ((inplace, "no replay plan"), (uses_outside, "neither an input")):
+    def uses_computed(x):
+        return torch.relu(computed)
+
+    for f, reason in ((inplace, "no replay plan"), (uses_held, "neither an input"),
+                      (uses_computed, "neither an input")):
         with pytest.warns(UserWarning, match=reason):
             torch.compile(f)(torch.ones(2, 3))
     lin = nn.Linear(3, 2)
@@ -393,3 +401,274 @@ def test_random_programs_bit_identical(seed):
     assert len(eager) == len(compiled)
     for e, c in zip(eager, compiled):
         assert e.dtype == c.dtype and np.array_equal(e, c)
+
+
+def _train_compiled_10k() -> dict:
+    """10,000 compiled training steps (SGD with momentum, cross-entropy, the model compiled);
+    RSS and live objects after step 1,000 and at the end, and the cycles the steps made."""
+    import gc
+
+    from test_memory import gc_disabled, live_counts, rss_bytes
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    cm = torch.compile(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x = torch.randn(64, 8)
+    y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()
+    snapshots = {}
+    with gc_disabled():
+        for step in range(1, 10_001):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(cm(x), y)
+            loss.backward()
+            opt.step()
+            if step in (1_000, 10_000):
+                last_loss = loss.item()
+                del loss
+                unreachable = gc.collect()
+                snapshots[str(step)] = {"rss": rss_bytes(), **live_counts()}
+    program = cm._compiled.entries[0].program
+    return {"snapshots": snapshots, "loss": last_loss, "unreachable": unreachable,
+            "entries": len(cm._compiled.entries), "sets": len(program.sets)}
+
+
+def test_compiled_training_10k_steps_is_flat():
+    """Steady state of a compiled model: over steps 1,000..10,000 RSS, live objects, Tensors
+    and Nodes stay flat, no cycles are made, one recording and one buffer set serve every
+    step. In a fresh process (RSS not that of the suite's fragmented heap)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_compile; "
+            "print(json.dumps(test_compile._train_compiled_10k()))")
+    proc = subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    first, last = result["snapshots"]["1000"], result["snapshots"]["10000"]
+    report = {k: (first[k], last[k], last[k] - first[k]) for k in first}
+    assert result["loss"] < 0.5, "the model did not train"
+    assert result["entries"] == 1 and result["sets"] == 1, result
+    assert result["unreachable"] == 0, result
+    assert last["tensors"] == first["tensors"], report
+    assert last["nodes"] == first["nodes"], report
+    assert last["objects"] - first["objects"] <= 20, report
+    assert last["rss"] - first["rss"] < 8 * 2**20, report
+
+
+_LAYERS = ("relu", "sigmoid", "tanh", "dropout", "bn", "bn_plain", "none")
+_EVENTS = ("step", "eval", "train", "no_grad", "shape", "freeze", "replace", "input_grad")
+
+
+def _build(spec: dict) -> nn.Module:
+    """The model `spec` describes (see `_program_specs`), in its dtype."""
+    layers, width = [], spec["n_in"]
+    for out, bias, extra, p in spec["layers"]:
+        layers.append(nn.Linear(width, out, bias=bias))
+        width = out
+        layers += {"relu": [nn.ReLU()], "sigmoid": [nn.Sigmoid()], "tanh": [nn.Tanh()],
+                   "dropout": [nn.Dropout(p)], "bn": [nn.BatchNorm1d(width)],
+                   "bn_plain": [nn.BatchNorm1d(width, affine=False)], "none": []}[extra]
+    layers += {"softmax": [nn.Softmax(dim=1)], "log_softmax": [nn.LogSoftmax(dim=1)],
+               "sigmoid": [nn.Sigmoid()], "none": []}[spec["head"]]
+    return nn.Sequential(*layers).to(spec["dtype"])
+
+
+def _program_session(spec: dict, compiled: bool) -> tuple:
+    """Run `spec`'s events on a fresh model (eager or compiled); every loss, output and
+    gradient seen, and the buffers at the end; how many calls were replays."""
+    torch.manual_seed(spec["seed"])
+    rng = np.random.default_rng(spec["seed"])
+    dtype, n_in = spec["dtype"], spec["n_in"]
+    model = _build(spec)
+    run = model
+    if compiled and spec["via_function"]:
+
+        def forward(inp):                          # reads the model from its closure
+            return model(inp)
+
+        run = torch.compile(forward)
+    elif compiled:
+        run = torch.compile(model)
+    loss_fn = {"mse": nn.MSELoss(), "bce": nn.BCELoss(), "ce": nn.CrossEntropyLoss()}[
+        spec["loss"]]
+    np_dtype = np.float64 if dtype is torch.float64 else np.float32
+    seen, replays = [], 0
+    for event in spec["events"]:
+        rows = int(rng.integers(2, 7)) if event == "shape" else 4
+        x = torch.tensor(rng.standard_normal((rows, n_in)).astype(np_dtype),
+                         requires_grad=event == "input_grad")
+        width = spec["layers"][-1][0]
+        if spec["loss"] == "ce":
+            y = torch.tensor(rng.integers(0, width, rows))
+        else:
+            y = torch.tensor(rng.random((rows, width)).astype(np_dtype))
+        if event == "eval":
+            model.eval()
+        elif event == "train":
+            model.train()
+        elif event == "freeze":
+            first = model[0].weight
+            first.requires_grad_(not first.requires_grad)
+        elif event == "replace":
+            old = model[0].weight
+            model[0].weight = nn.Parameter(
+                torch.tensor(rng.standard_normal(tuple(old.shape)).astype(np_dtype)))
+        if event == "no_grad":
+            with torch.no_grad():
+                out = run(x)
+                seen += [out.numpy().copy(), loss_fn(out, y).numpy().copy()]
+            continue
+        model.zero_grad()
+        out = run(x)
+        replays += type(out.grad_fn).__name__ == "CompiledFunctionBackward"
+        loss = loss_fn(out, y)
+        seen += [out.detach().numpy().copy(), loss.detach().numpy().copy()]
+        if loss.requires_grad:
+            loss.backward()
+            seen += [p.grad.numpy().copy() for p in model.parameters() if p.grad is not None]
+            if x.grad is not None:
+                seen.append(x.grad.numpy().copy())
+            with torch.no_grad():
+                for p in model.parameters():
+                    if p.grad is not None:
+                        p.sub_(0.1 * p.grad)
+    seen += [b.numpy().copy() for b in model.buffers()]
+    return seen, replays
+
+
+@st.composite
+def _program_specs(draw) -> dict:
+    """A random small model of the replayable layers, a loss, and a sequence of events."""
+    layers = [(draw(st.integers(1, 5)), draw(st.booleans()), draw(st.sampled_from(_LAYERS)),
+               draw(st.sampled_from([0.0, 0.3, 0.5])))
+              for _ in range(draw(st.integers(1, 3)))]
+    loss = draw(st.sampled_from(["mse", "bce", "ce"]))
+    heads = {"mse": ["none", "softmax", "log_softmax", "sigmoid"], "bce": ["sigmoid"],
+             "ce": ["none", "softmax", "log_softmax"]}[loss]
+    return {"seed": draw(st.integers(0, 2**16)), "n_in": draw(st.integers(1, 4)),
+            "dtype": draw(st.sampled_from([torch.float32, torch.float64])),
+            "layers": layers, "loss": loss, "head": draw(st.sampled_from(heads)),
+            "via_function": draw(st.booleans()),
+            "events": ["step", "step"] + draw(st.lists(st.sampled_from(_EVENTS), min_size=3,
+                                                max_size=8))}
+
+
+@given(_program_specs())
+def test_hypothesis_programs_bit_identical(spec):
+    """Compiled == eager bit for bit (outputs, losses, gradients, buffers) for random models,
+    losses, dtypes and shapes, across train/eval switches, no_grad calls, replaced
+    parameters, toggled requires_grad and inputs that require grad; the model compiled, or
+    a function compiled that calls it from its closure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # every layer here is replayable: no break
+        warnings.filterwarnings("ignore", "microtorch.compile: 8 recordings")  # many changes
+        (eager, _), (compiled, replays) = (_program_session(spec, False),
+                                           _program_session(spec, True))
+    assert replays >= 1
+    assert len(eager) == len(compiled)
+    for e, c in zip(eager, compiled):
+        assert e.dtype == c.dtype and e.shape == c.shape and np.array_equal(e, c)
+
+
+def _outside_session(compiled: bool) -> tuple:
+    """A loss function reading a model and a leaf tensor from its closure, trained with
+    train/eval switches, the tensor replaced and its requires_grad toggled."""
+    torch.manual_seed(0)
+    model = _course_model("mix")                  # BatchNorm, Dropout, LogSoftmax
+    head = torch.randn(3, 3, requires_grad=True)
+
+    def loss_of(x, y):
+        return nn.functional.cross_entropy(nn.functional.linear(model(x), head), y)
+
+    run = torch.compile(loss_of) if compiled else loss_of
+    x, y = _data("mix")
+    seen, replays = [], 0
+    for step in range(12):
+        if step == 4:
+            model.eval()
+        elif step == 6:
+            model.train()
+            head = torch.randn(3, 3, requires_grad=True)      # the closure variable rebound
+        elif step == 8:
+            head.requires_grad_(False)
+        elif step == 10:
+            head.requires_grad_(True)
+        params = list(model.parameters()) + [head]
+        for p in params:
+            p.grad = None
+        loss = run(x, y)
+        replays += type(loss.grad_fn).__name__ == "CompiledFunctionBackward"
+        loss.backward()
+        seen.append(loss.detach().numpy().copy())
+        seen += [p.grad.numpy().copy() for p in params if p.grad is not None]
+        with torch.no_grad():
+            for p in params:
+                if p.grad is not None:
+                    p.sub_(0.1 * p.grad)
+    seen += [b.numpy().copy() for b in model.buffers()]
+    entries = run._compiled.entries if compiled else []
+    return seen, replays, len(entries)
+
+
+def test_function_reading_model_and_tensor_from_closure():
+    """A compiled function may use a model and a leaf tensor directly: they are guarded like
+    a compiled module's parameters, the gradients land on them, and every change re-records
+    and matches eager bit for bit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (eager, _, _), (compiled, replays, entries) = (_outside_session(False),
+                                                       _outside_session(True))
+    assert replays == 8            # 0, 4, 6, 8 record; 10 matches 6's recording again
+    assert entries == 4
+    assert len(eager) == len(compiled)
+    for e, c in zip(eager, compiled):
+        assert e.dtype == c.dtype and np.array_equal(e, c)
+
+
+_GLOBAL_W = torch.ones(2, 3)
+_GLOBAL_P = 0.0
+
+
+def _uses_globals(x):
+    return nn.functional.dropout(nn.functional.linear(x, _GLOBAL_W), p=_GLOBAL_P)
+
+
+def test_function_reading_globals_is_guarded():
+    """A global tensor rebound, its array replaced, or a global constant changed: the next
+    call records again instead of replaying stale values."""
+    global _GLOBAL_W, _GLOBAL_P
+    saved = _GLOBAL_W, _GLOBAL_P
+    try:
+        cf = torch.compile(_uses_globals, fullgraph=True)
+        x = torch.randn(4, 3)
+        entries = cf._compiled.entries
+        for change in ("none", "rebind", "data", "constant", "none"):
+            if change == "rebind":
+                _GLOBAL_W = torch.full((2, 3), 2.0)
+            elif change == "data":
+                _GLOBAL_W.data = torch.full((2, 3), 3.0)
+            elif change == "constant":
+                _GLOBAL_P = 0.5
+            before = len(entries)
+            torch.manual_seed(1)
+            got = cf(x).numpy()
+            torch.manual_seed(1)
+            want = _uses_globals(x).numpy()
+            assert np.array_equal(got, want)
+            assert len(entries) == before + (change != "none" or before == 0)
+            got = cf(x).numpy()                      # and the replay of that recording
+            assert np.array_equal(got, nn.functional.linear(x, _GLOBAL_W).numpy()) \
+                or _GLOBAL_P > 0
+        assert len(entries) == 4
+        with torch.no_grad():
+            _GLOBAL_W.mul_(2)                        # in place: the replay reads the new values
+        torch.manual_seed(2)
+        got = cf(x).numpy()
+        torch.manual_seed(2)
+        assert np.array_equal(got, _uses_globals(x).numpy()) and len(entries) == 4
+    finally:
+        _GLOBAL_W, _GLOBAL_P = saved

@@ -180,7 +180,7 @@ def tensor_repr(t) -> str:
         fmt = _Formatter(_summarized(values) if summarize else values)
         body = _body(values, fmt, indent, summarize)
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)

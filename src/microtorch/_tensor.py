@@ -424,6 +424,9 @@ class Tensor:
         return _ops_un.abs(self)
 
     def __invert__(self):
+        if self._data.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and "
+                            "Boolean-type tensors")
         return _ops_cmp.bitwise_not(self)
 
     def __and__(self, other):
@@ -450,6 +453,15 @@ class Tensor:
 
     def __itruediv__(self, other):
         return _ops_inplace.div_(self, other)
+
+    def __imod__(self, other):
+        return _ops_ar.remainder_(self, other)
+
+    def __ifloordiv__(self, other):
+        return _ops_ar.floor_divide_(self, other)
+
+    def __ipow__(self, other):
+        return _ops_ar.pow_(self, other)
 
     def __eq__(self, other):
         return _ops_cmp.compare(self, other, np.equal)
@@ -726,9 +738,21 @@ class Tensor:
         """t *= other."""
         return _ops_inplace.mul_(self, other)
 
-    def div_(self, other):
-        """t /= other (true division; t must be floating)."""
-        return _ops_inplace.div_(self, other)
+    def div_(self, other, *, rounding_mode=None):
+        """t /= other (true division, or rounded: `rounding_mode` 'trunc' or 'floor')."""
+        return _ops_ar.div_(self, other, rounding_mode=rounding_mode)
+
+    def remainder_(self, other):
+        """t %= other (the sign of the divisor)."""
+        return _ops_ar.remainder_(self, other)
+
+    def floor_divide_(self, other):
+        """t //= other."""
+        return _ops_ar.floor_divide_(self, other)
+
+    def pow_(self, exponent):
+        """t **= exponent."""
+        return _ops_ar.pow_(self, exponent)
 
     def zero_(self):
         """Set every element to 0."""

@@ -90,30 +90,20 @@ ALLOWED: list[Pattern] = [
 
 KNOWN_OPEN: list[Pattern] = [
     # -- dtype checks: PyTorch refuses these dtypes ---------------------------------------
-    Pattern(forms("abs", "absolute", "relu", "leaky_relu", "neg", "negative", "sub", "subtract",
-                  "sub_", "argmax", "argmin", "pow", "remainder", "floor_divide", "div",
-                  "divide", "matmul", "mm", "bmm", "dot", "topk", "round", "ceil", "floor",
-                  "trunc", "fix", "hardtanh", "l1_loss", "mse_loss", "prod", "sort",
-                  "argsort", "roll")
-            + operators("-", "%", "//", "**", "@") + ("-x", "+x", "x @ y"),
+    Pattern(forms("l1_loss", "mse_loss", "prod", "sort", "argsort", "roll"),
             "missing-error", BOOL, reason=(
         "bool tensors are accepted where PyTorch raises (NotImplementedError \"... not "
-        "implemented for 'Bool'\", RuntimeError for `-`, relu, argmax, topk). Fix in ops/: "
-        "one dtype check per op (a shared `refuse_bool(name, *arrays)` helper).")),
-    Pattern(forms("kl_div", "leaky_relu", "huber_loss", "l1_loss", "smooth_l1_loss"),
+        "implemented for 'Bool'\", RuntimeError for the subtraction in l1_loss). Fix in "
+        "ops/: the shared `refuse_bool(array, kernel)` check of ops/_operands.py.")),
+    Pattern(forms("kl_div", "huber_loss", "l1_loss", "smooth_l1_loss"),
             "missing-error", INTS, reason=(
         "integer inputs accepted where PyTorch raises (kl_div 'Integral inputs not "
-        "supported', leaky_relu_cpu not implemented for 'Long', result type can't be cast). "
+        "supported', result type can't be cast). "
         "Fix in ops/loss.py, ops/activation.py: check dtypes before computing.")),
     Pattern(forms("allclose", "isclose"), ("missing-error", "error-class"), reason=(
         "isclose/allclose across dtypes: PyTorch requires equal dtypes ('Float did not match "
         "Double') and raises RuntimeError for shape mismatches (microtorch: numpy's "
         "ValueError). Fix in ops/comparison.py.")),
-    Pattern(forms("div", "divide", "floor_divide", "remainder") + operators("%", "//"),
-            "missing-error", INTS, reason=(
-        "integer division or remainder by zero: PyTorch raises RuntimeError "
-        "'ZeroDivisionError', microtorch returns 0 with a numpy warning. Fix in "
-        "ops/arithmetic.py: check integer divisors for zeros.")),
     Pattern(forms("add", "add_", "sub", "sub_", "subtract", "mul_", "div_", "clamp_", "clip_",
                   "masked_fill", "fill_",
                   "cumsum", "cumprod", "sum", "prod", "F.huber_loss", "huber_loss")
@@ -141,13 +131,6 @@ KNOWN_OPEN: list[Pattern] = [
         "read-only ValueError), and PyTorch refuses in-place changes of outputs of "
         "split/unbind/chunk ('a function that returns multiple views'). Fix in "
         "ops/inplace.py and ops/split.py (mark multi-view outputs).")),
-    Pattern(operators("%", "//", "**"), ("missing-error", "requires_grad", "dtype", "view",
-                                         "alias-*", "backward-missing-error",
-                                         "final-missing-error", "error-class"), reason=(
-        "`x %= y`, `x //= y`, `x **= y` are not in-place in microtorch (no __imod__, "
-        "__ifloordiv__, __ipow__: Python rebinds x to a new tensor), so the leaf check, the "
-        "cast check, the dtype and aliasing differ. Fix: remainder_/floor_divide_/pow_ in "
-        "ops/inplace.py, then the three dunders in _tensor.py.")),
     Pattern(("Tensor.*_", "Tensor.*_(*", "Tensor.*_[[]*") + operators("+", "-", "*", "/", "**"),
             ("backward-missing-error", "final-missing-error", "final-error-class",
              "alias-requires_grad", "final-grad-none"), reason=(
@@ -168,13 +151,12 @@ KNOWN_OPEN: list[Pattern] = [
         "views of a result whose layout differs from PyTorch's (nonzero returns its (n, "
         "ndim) result column-major in PyTorch). Fix in ops/comparison.py (nonzero).")),
     # -- requires_grad: ops with zero or partial gradients --------------------------------
-    Pattern(forms("remainder", "floor_divide", "div", "divide", "sign", "clamp", "clip",
+    Pattern(forms("div", "divide", "sign", "clamp", "clip",
                   "clamp_", "clip_", "cat", "linalg.vector_norm", "linalg.matrix_norm",
-                  "concat", "concatenate", "stack", "fill_", "abs")
-            + operators("%", "//"), ("requires_grad", "final-grad-none"), reason=(
-        "PyTorch records a node (zero or defined gradient) for remainder, floor_divide, "
-        "div(rounding_mode), sign, clamp with a bound requiring grad, cat with an empty part "
-        "requiring grad, fill_ with a 0-d tensor requiring grad; microtorch's result does "
+                  "concat", "concatenate", "stack", "fill_", "abs"),
+            ("requires_grad", "final-grad-none"), reason=(
+        "PyTorch records a node (zero or defined gradient) for div(rounding_mode), sign, "
+        "clamp with a bound requiring grad, cat with an empty part requiring grad, fill_ with a 0-d tensor requiring grad; microtorch's result does "
         "not require grad (or the empty part gets no .grad). Fix in ops/: make these "
         "Functions with the right backward.")),
     # -- grad_fn names --------------------------------------------------------------------
@@ -252,10 +234,6 @@ KNOWN_OPEN: list[Pattern] = [
         "empty full reductions raise another class (IndexError vs RuntimeError). Fix in "
         "the ops' shape checks.")),
     # -- exception classes and argument checks ---------------------------------------------
-    Pattern(forms("bitwise_not") + operators("&", "|", "^") + ("~x",), "error-class", reason=(
-        "bitwise ops on floats: PyTorch raises NotImplementedError (\"bitwise_and_cpu\" not "
-        "implemented for 'Float'), microtorch RuntimeError/TypeError. Fix in "
-        "ops/comparison.py.")),
     Pattern(forms("floor_divide", "remainder", "div", "divide", "isclose", "allclose")
             + operators("%", "//"), "error-class", reason=(
         "plain-numpy ops report broadcast mismatches as numpy's ValueError (PyTorch: "

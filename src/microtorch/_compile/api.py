@@ -3,9 +3,13 @@
 A compiled callable keeps up to `CACHE_LIMIT` recordings, one per *guard signature*: the
 positional inputs' shapes, dtypes, contiguity and `requires_grad` (other arguments by
 value), grad mode, and, for a module, every submodule's `training` flag and forward hooks
-and the identity, array and `requires_grad` of each parameter and buffer. A call with a
-known signature replays its program; a new signature is recorded by running the call
-eagerly; a signature whose recording hit a graph break runs eagerly.
+and the identity, array and `requires_grad` of each parameter and buffer. A compiled
+function is guarded the same way on what it reads from outside: each closure variable and
+each global its code names is guarded by identity (constants by value); tensors among them
+also by array and `requires_grad`, and modules among them like a compiled module, so a
+function may use a model or a leaf tensor directly. A call with a known signature replays
+its program; a new signature is recorded by running the call eagerly; a signature whose
+recording hit a graph break runs eagerly.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ class Unsupported(RuntimeError):
 class _Entry:
     """One guard signature and its program (None: the signature runs eagerly)."""
 
-    __slots__ = ("specs", "grad", "program", "modules", "members")
+    __slots__ = ("specs", "grad", "program", "modules", "members", "roots")
 
 
 _CONSTANTS = (int, float, bool, str, type(None))
@@ -109,27 +113,46 @@ class CompiledCallable:
             if m.training != training or m._forward_hooks or m._forward_pre_hooks:
                 return False
         for store, key, obj, data, requires_grad in entry.members:
-            if store.get(key) is not obj or data is not None and (
-                    obj._data is not data or obj._requires_grad is not requires_grad):
+            now = store.get(key)
+            if now is not obj and not (type(obj) in _CONSTANTS and type(now) is type(obj)
+                                       and now == obj):
+                return False
+            if data is not None and (obj._data is not data
+                                     or obj._requires_grad is not requires_grad):
                 return False
         return True
 
     def _snapshot(self, entry: _Entry) -> list:
-        """Fill the module guards of `entry`; the module's parameters and buffers."""
+        """Fill the module and outside-value guards of `entry`; the tensors the recording
+        may read besides the inputs (parameters and buffers, leaf tensors the function
+        reads from its closure or globals)."""
         entry.modules, entry.members = [], []
         tensors = []
+
+        def guard(store, key, obj) -> None:
+            if isinstance(obj, Tensor):
+                entry.members.append((store, key, obj, obj._data, obj._requires_grad))
+                if obj.grad_fn is None and all(obj is not t for t in tensors):
+                    tensors.append(obj)
+            else:
+                entry.members.append((store, key, obj, None, None))
+
+        roots = [] if self.module is None else [self.module]
         if self.module is None:
-            return tensors
-        for m in self.module.modules():
+            for store, key, obj in _outside_values(self.fn):
+                guard(store, key, obj)
+                if isinstance(obj, Module):
+                    roots.append(obj)
+        entry.roots = roots
+        seen = set()
+        for m in (m for root in roots for m in root.modules()):
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
             entry.modules.append((m, m.training))
             for store in (m._parameters, m._buffers, m._modules):
                 for key, obj in store.items():
-                    if isinstance(obj, Tensor):
-                        entry.members.append((store, key, obj, obj._data, obj._requires_grad))
-                        if all(obj is not t for t in tensors):
-                            tensors.append(obj)
-                    else:
-                        entry.members.append((store, key, obj, None, None))
+                    guard(store, key, obj)
         return tensors
 
     def _record(self, args: tuple):
@@ -148,7 +171,7 @@ class CompiledCallable:
         reason = rec.broken
         if reason is None:
             try:
-                prologue = self._check_changes(rec, versions)
+                prologue = self._check_changes(rec, versions, entry)
                 if not isinstance(out, Tensor):
                     raise GraphBreak(f"the call returns a {type(out).__name__}, not one tensor")
                 program = Program(rec, out, prologue)
@@ -163,7 +186,7 @@ class CompiledCallable:
         self.entries.insert(0, entry)
         return out
 
-    def _check_changes(self, rec: Recorder, versions: list) -> list:
+    def _check_changes(self, rec: Recorder, versions: list, entry: _Entry) -> list:
         """Prologue steps for the in-place changes replay must repeat (BatchNorm's batch
         counter); a break for any other change of an input, parameter or buffer."""
         expected = Counter()
@@ -174,7 +197,7 @@ class CompiledCallable:
                     expected[id(slot.member)] += 1
         prologue = []
         counters = {}
-        for m in self.module.modules() if self.module is not None else ():
+        for m in (m for root in entry.roots for m in root.modules()):
             if isinstance(m, _BatchNorm) and m.num_batches_tracked is not None:
                 counters[id(m.num_batches_tracked)] = m
         for t, version in versions:
@@ -195,6 +218,50 @@ class CompiledCallable:
         if key not in self.warned:
             self.warned.add(key)
             warnings.warn(message, stacklevel=4)
+
+
+class _Cells:
+    """A function's closure cells, read like a dict (`get(i)`) by the guards."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells: tuple) -> None:
+        self.cells = cells
+
+    def get(self, i: int):
+        try:
+            return self.cells[i].cell_contents
+        except ValueError:                      # an empty cell (not yet assigned)
+            return None
+
+
+def _outside_values(fn) -> list:
+    """(store, key, value) for what `fn` reads from outside: its closure variables, the
+    globals its code names and, for a bound method, its `self`."""
+    found = []
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, (Module, Tensor)):
+        found.append(({"self": owner}, "self", owner))
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return found
+    if fn.__closure__:
+        cells = _Cells(fn.__closure__)
+        found += [(cells, i, cells.get(i)) for i in range(len(fn.__closure__))]
+    names = fn.__globals__
+    found += [(names, name, names[name]) for name in dict.fromkeys(_names(code))
+              if name in names]
+    return found
+
+
+def _names(code) -> list:
+    """The global and attribute names `code` and the functions nested in it use."""
+    found = list(code.co_names)
+    for const in code.co_consts:
+        if type(const) is type(code):
+            found += _names(const)
+    return found
 
 
 def _name(fn) -> str:

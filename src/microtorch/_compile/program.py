@@ -11,7 +11,10 @@ node, `CompiledFunctionBackward`, until that node's backward has run without
 backward, `retain_graph=True` and `autograd.grad` therefore see exactly eager's values.
 
 Gradients of inputs and parameters are written into arrays that are handed to the engine
-and then replaced by new ones, so each leaf's AccumulateGrad adopts them without a copy.
+and then replaced, so each leaf's AccumulateGrad adopts them without a copy. The
+replacements are allocated when the next backward starts, as eager mode's kernels allocate
+theirs: after the optimizer's `zero_grad` has freed the previous gradients, whose memory
+they then reuse (a steady loop takes no page faults for them).
 """
 from __future__ import annotations
 
@@ -83,7 +86,7 @@ class BufferSet:
     """One instantiation of a program: buffers, step lists and the fresh-gradient rebinds."""
 
     __slots__ = ("forward", "backward", "inputs", "output", "out_grad", "fresh", "rebind",
-                 "owner")
+                 "owner", "specs")
 
     def __init__(self, program: Program) -> None:
         b = _Builder()
@@ -107,6 +110,7 @@ class BufferSet:
         self.fresh = [b.grads[id(s)] for s in program.grad_slots]
         self.rebind = _rebinds(self.backward, self.fresh)
         self.owner = None
+        self.specs = [(g.shape, g.dtype) for g in self.fresh]
 
     def is_free(self) -> bool:
         owner = self.owner
@@ -116,17 +120,27 @@ class BufferSet:
         return node is None or node._saved is None
 
     def take_grads(self) -> tuple:
-        """The gradients just computed for the edges; new arrays take their place."""
+        """The gradients just computed for the edges: the steps let go of them, so the
+        engine holds their only references (and the leaves adopt them without a copy)."""
         grads = tuple(self.fresh)
-        fresh = self.fresh = [np.empty(g.shape, g.dtype) for g in grads]
+        self.fresh = None
+        self._bind([None] * len(grads))
+        return grads
+
+    def renew(self) -> None:
+        """New gradient arrays in place of those `take_grads` handed out."""
+        self.fresh = [np.empty(shape, dtype) for shape, dtype in self.specs]
+        self._bind(self.fresh)
+
+    def _bind(self, arrays: list) -> None:
         steps = self.backward
         for i, uses in self.rebind:
             fn, args = steps[i]
             args = list(args)
             for j, k, shape in uses:
-                args[j] = fresh[k] if shape is None else fresh[k].reshape(shape)
+                a = arrays[k]
+                args[j] = a if shape is None or a is None else a.reshape(shape)
             steps[i] = (fn, tuple(args))
-        return grads
 
 
 def _rebinds(steps: list, fresh: list) -> list:
@@ -166,6 +180,8 @@ class CompiledFunctionBackward(Node):
 
     def backward(self, grad: np.ndarray) -> tuple:
         bs = self._saved[0]
+        if bs.fresh is None:
+            bs.renew()
         np.copyto(bs.out_grad, grad)
         run(bs.backward)
         return bs.take_grads()

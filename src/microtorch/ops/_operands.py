@@ -70,6 +70,34 @@ def float_array(x: np.ndarray) -> np.ndarray:
     return x if x.dtype.kind == "f" else x.astype(_dtype.default_np())
 
 
+def refuse_bool(x: np.ndarray, kernel: str) -> None:
+    """PyTorch's NotImplementedError for a kernel that has no bool implementation."""
+    if x.dtype == np.bool_:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
+def check_int_divisor(x: np.ndarray, y) -> None:
+    """PyTorch's RuntimeError for an integer division or remainder of a non-empty x by zero."""
+    if x.dtype.kind in "iub" and x.size and np.any(np.asarray(y) == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _is_bool(v) -> bool:
+    return isinstance(v, bool) or getattr(v, "dtype", None) == np.bool_
+
+
+def refuse_bool_sub(x, y) -> None:
+    """PyTorch's RuntimeError for a subtraction with a bool operand (tensor or Python bool)."""
+    if _is_bool(x) and _is_bool(y):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool(x) or _is_bool(y):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def require_tensor(x, op: str, arg: str = "input", position: int = 1) -> None:
     """TypeError like PyTorch's argument parser when `x` is not a Tensor."""
     if not isinstance(x, Tensor):

@@ -89,6 +89,8 @@ class Tanh(ArrayFunction):
 def relu(input: Tensor) -> Tensor:
     """max(input, 0) elementwise; NaN stays NaN."""
     x = input._data
+    if x.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     if x.dtype.kind != "f":
         return Tensor._wrap(np.maximum(x, 0).astype(x.dtype))
     return Relu.apply(input)
@@ -125,6 +127,7 @@ class LeakyRelu(ArrayFunction):
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """input where positive, negative_slope * input elsewhere."""
+    kernel_array(input._data, "leaky_relu_cpu")
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 

@@ -241,6 +241,8 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     """x clipped to [min_val, max_val] (integer tensors too)."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
     if inplace:
         check_inplace(input)
     return Hardtanh.apply(input, min_val=min_val, max_val=max_val, inplace=inplace)

@@ -12,8 +12,11 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import binary, operand, promote_arrays, require_tensor
+from ._operands import (binary, check_int_divisor, operand, promote_arrays, refuse_bool,
+                        refuse_bool_sub, require_tensor)
 from ._out import write_out
+from . import inplace as _inplace
+from .inplace import check_inplace, inplace_operand
 from .pointwise import reciprocal
 
 
@@ -36,12 +39,8 @@ class Sub(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, alpha=1):
+        refuse_bool_sub(x, y)
         x, y = promote_arrays(x, y)
-        if x.dtype == np.bool_:
-            raise RuntimeError(
-                "Subtraction, the `-` operator, with two bool tensors is not supported. "
-                "Use the `^` or `logical_xor()` operator instead."
-            )
         ctx.alpha = alpha
         return np.subtract(x, y if alpha == 1 else alpha * y)
 
@@ -57,6 +56,7 @@ class Rsub(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, number, alpha=1):
+        refuse_bool_sub(x, number)
         x, number = promote_arrays(x, number)
         ctx.alpha = alpha
         return np.asarray(number - x if alpha == 1 else number - alpha * x)
@@ -113,15 +113,41 @@ class DivRounding(ArrayFunction):
     node_name = "DivBackward2"
 
     @staticmethod
-    def forward(ctx, x, y, rounding_mode):
-        x, y = promote_arrays(x, y)
-        q = np.true_divide(x, y)
+    def forward(ctx, x, y, rounding_mode, inplace=False):
+        a, y = promote_arrays(x, y)
+        refuse_bool(a, f"div_{rounding_mode}_cpu")
+        check_int_divisor(a, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.true_divide(a, y)
         q = np.trunc(q) if rounding_mode == "trunc" else np.floor(q)
-        return np.asarray(q).astype(x.dtype if x.dtype.kind != "b" else np.int64)
+        return _into(ctx, x, np.asarray(q).astype(a.dtype), inplace)
 
     @staticmethod
     def backward(ctx, g):
         return tuple(np.zeros_like(g) if need else None for need in ctx.needs_input_grad)
+
+
+def _source(x: np.ndarray, inplace: bool) -> np.ndarray:
+    """The operand to compute from: a copy of x for an in-place op (x itself is
+    overwritten, while backward may still need its old value)."""
+    return x.copy() if inplace else x
+
+
+def _into(ctx, target: np.ndarray, out: np.ndarray, inplace: bool) -> np.ndarray:
+    """`out`, or for an in-place op `out` cast into the input array `target` (marked dirty)."""
+    if not inplace:
+        return out
+    target[...] = out
+    ctx.mark_dirty(target)
+    return target
+
+
+def _remainder_operands(x, y):
+    """x and y promoted for remainder, with PyTorch's bool and integer-zero checks."""
+    x, y = promote_arrays(x, y)
+    refuse_bool(x, "remainder_cpu")
+    check_int_divisor(x, y)
+    return x, y
 
 
 class Remainder(ArrayFunction):
@@ -130,10 +156,10 @@ class Remainder(ArrayFunction):
     node_name = "RemainderBackward1"
 
     @staticmethod
-    def forward(ctx, x, y):
-        x, y = promote_arrays(x, y)
-        ctx.save_for_backward(x, y)
-        return np.asarray(np.remainder(x, y))
+    def forward(ctx, x, y, inplace=False):
+        a, y = _remainder_operands(_source(x, inplace), y)
+        ctx.save_for_backward(a, y)
+        return _into(ctx, x, np.asarray(np.remainder(a, y)), inplace)
 
     @staticmethod
     def backward(ctx, g):
@@ -147,9 +173,9 @@ class RemainderScalar(ArrayFunction):
     node_name = "RemainderBackward0"
 
     @staticmethod
-    def forward(ctx, x, other):
-        x, other = promote_arrays(x, other)
-        return np.asarray(np.remainder(x, other))
+    def forward(ctx, x, other, inplace=False):
+        a, other = _remainder_operands(x, other)
+        return _into(ctx, x, np.asarray(np.remainder(a, other)), inplace)
 
     @staticmethod
     def backward(ctx, g):
@@ -179,13 +205,16 @@ class PowScalar(ArrayFunction):
     node_name = "PowBackward0"
 
     @staticmethod
-    def forward(ctx, x, exponent):
-        x, e = promote_arrays(x, exponent)
-        if x.dtype.kind in "iub" and isinstance(e, (int, np.integer)) and e < 0:
+    def forward(ctx, x, exponent, inplace=False):
+        a, e = promote_arrays(_source(x, inplace), exponent)
+        if a.dtype.kind in "iub" and isinstance(e, (int, np.integer)) and e < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         ctx.exponent = e
-        ctx.save_for_backward(x)
-        return np.asarray(x * x if e == 2 else x ** e)
+        ctx.save_for_backward(a)
+        out = np.asarray(a * a if e == 2 else a ** e)
+        if a.dtype == np.bool_:            # bool ** bool stays bool (numpy: int8)
+            out = out.astype(np.bool_)
+        return _into(ctx, x, out, inplace)
 
     @staticmethod
     def backward(ctx, g):
@@ -198,22 +227,38 @@ class PowScalar(ArrayFunction):
         return (g * e * x ** (e - 1),)
 
 
+def _int_power(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Integer a ** y with negative exponents as PyTorch computes them: 1 stays 1, -1 gives
+    +-1 by the exponent's parity, every other base gives 0 (numpy refuses these)."""
+    with np.errstate(over="ignore"):
+        pos = np.power(a, np.maximum(y, 0))
+    neg = np.where(a == 1, 1, np.where(a == -1, np.where(y % 2 == 0, 1, -1), 0))
+    return np.asarray(np.where(y < 0, neg, pos)).astype(pos.dtype)
+
+
 class Pow(ArrayFunction):
     """tensor ** tensor."""
 
     node_name = "PowBackward1"
 
     @staticmethod
-    def forward(ctx, x, y):
-        x, y = promote_arrays(x, y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.power(x, y)
-        ctx.save_for_backward(x, y, out)
-        return out
+    def forward(ctx, x, y, inplace=False):
+        a, y = promote_arrays(_source(x, inplace), y)
+        refuse_bool(a, "pow")
+        if a.dtype.kind in "iu" and np.any(y < 0):
+            out = _int_power(a, y)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = np.power(a, y)
+        ctx.save_for_backward(a, y, None if inplace else out)
+        return _into(ctx, x, out, inplace)
 
     @staticmethod
     def backward(ctx, g):
         x, y, out = ctx.saved_tensors
+        if out is None:                    # in-place: the result was written into x
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out = np.power(x, y)
         gx = g * y * np.where(y == 0, 0.0, x ** np.where(y == 0, 1, y - 1))
         with np.errstate(divide="ignore", invalid="ignore"):
             gy = g * np.where((x == 0) & (y >= 0), 0.0, out * np.log(x))
@@ -228,6 +273,7 @@ class Rpow(ArrayFunction):
     @staticmethod
     def forward(ctx, x, base):
         x, b = promote_arrays(x, base)
+        refuse_bool(x, "pow")
         if x.dtype.kind != "f" and isinstance(b, float):
             x = x.astype(_dtype.default_np())
         out = np.power(b, x) if x.dtype.kind == "f" else np.power(b, x).astype(x.dtype)
@@ -333,12 +379,85 @@ def _tensor_first(input, other):
     return Tensor._wrap(np.asarray(input, dtype=_dtype.promote_scalar(other._data, input))), other
 
 
+class NoDerivative(ArrayFunction):
+    """An op PyTorch defines no derivative for: it records a node whose backward raises
+    (forward sets `ctx.aten_op`, the name the error prints)."""
+
+    node_name = "torch::autograd::NotImplemented"
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(f"derivative for aten::{ctx.aten_op} is not implemented")
+
+
+class RemainderOfNumber(NoDerivative):
+    """number % tensor (the number made a 0-d tensor first): no derivative in PyTorch."""
+
+    node_name = NoDerivative.node_name
+
+    @staticmethod
+    def forward(ctx, x, y):
+        a, y = _remainder_operands(x, y)
+        ctx.aten_op = "remainder"
+        return np.asarray(np.remainder(a, y))
+
+
+class FloorDivide(NoDerivative):
+    """x // y (no derivative in PyTorch)."""
+
+    node_name = NoDerivative.node_name
+
+    @staticmethod
+    def forward(ctx, x, y, inplace=False):
+        a, y = promote_arrays(x, y)
+        refuse_bool(a, "div_floor_cpu")
+        check_int_divisor(a, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.asarray(np.floor_divide(a, y))
+        ctx.aten_op = "floor_divide_" if inplace else "floor_divide"
+        return _into(ctx, x, out, inplace)
+
+
 def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
-    """input // other (not differentiable, as in PyTorch)."""
+    """input // other (no derivative, as in PyTorch: backward through it raises)."""
     if out is not None:
         return write_out(out, "floor_divide", lambda: floor_divide(input, other), input, other)
-    x, y, _ = binary(*_tensor_first(input, other))
-    return Tensor._wrap(np.asarray(np.floor_divide(x, y)))
+    input, other = _tensor_first(input, other)
+    return FloorDivide.apply(input, operand(other))
+
+
+def floor_divide_(input: Tensor, other) -> Tensor:
+    """In place: input //= other."""
+    other = inplace_operand(input, other)
+    check_inplace(input)
+    return FloorDivide.apply(input, other, inplace=True)
+
+
+def div_(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
+    """In place: input /= other (true division, or rounded as `div` does)."""
+    if rounding_mode is None:
+        return _inplace.div_(input, other)
+    other = inplace_operand(input, other)
+    check_inplace(input)
+    return DivRounding.apply(input, other, rounding_mode=rounding_mode, inplace=True)
+
+
+def remainder_(input: Tensor, other) -> Tensor:
+    """In place: input %= other (the sign of the divisor)."""
+    other = inplace_operand(input, other)
+    check_inplace(input)
+    if isinstance(other, Tensor):
+        return Remainder.apply(input, other, inplace=True)
+    return RemainderScalar.apply(input, other=other, inplace=True)
+
+
+def pow_(input: Tensor, exponent) -> Tensor:
+    """In place: input **= exponent."""
+    exponent = inplace_operand(input, exponent)
+    check_inplace(input)
+    if isinstance(exponent, Tensor):
+        return Pow.apply(input, exponent, inplace=True)
+    return PowScalar.apply(input, exponent=exponent, inplace=True)
 
 
 def remainder(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
@@ -350,8 +469,7 @@ def remainder(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
         if isinstance(other, Tensor):
             return Remainder.apply(input, other)
         return RemainderScalar.apply(input, other=other)
-    x, y, _ = binary(*_tensor_first(input, other))
-    return Tensor._wrap(np.asarray(np.remainder(x, y)))
+    return RemainderOfNumber.apply(*_tensor_first(input, other))
 
 
 def _extreme_backward(ctx, g, first):

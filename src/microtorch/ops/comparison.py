@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .._broadcast import broadcast_error
 from .._tensor import Tensor
 from ._operands import binary, require_tensor, to_tensor
@@ -52,7 +53,8 @@ def bitwise(input: Tensor, other, fn) -> Tensor:
     """&, |, ^ on bool or integer tensors."""
     x, y, _ = binary(input, other)
     if x.dtype.kind == "f":
-        raise RuntimeError(f"\"{fn.__name__}_cpu\" not implemented for '{x.dtype}'")
+        raise NotImplementedError(
+            f"\"{fn.__name__}_cpu\" not implemented for '{_dtype.scalar_name(x.dtype)}'")
     return Tensor._wrap(np.asarray(fn(x, y)))
 
 
@@ -65,8 +67,8 @@ def bitwise_not(input: Tensor) -> Tensor:
     """~input: logical not for bool tensors, bitwise not for integers."""
     x = input._data
     if x.dtype.kind == "f":
-        raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors "
-                        f"(got {x.dtype})")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{_dtype.scalar_name(x.dtype)}'")
     return Tensor._wrap(np.invert(x))
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .. import random as _random
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import state
-from ._operands import binary
+from ._operands import binary, refuse_bool_sub
 
 
 def check_inplace(t: Tensor) -> None:
@@ -33,18 +34,38 @@ def check_inplace(t: Tensor) -> None:
             )
 
 
-def _operand(t: Tensor, other, op: str):
+def inplace_operand(t: Tensor, other):
     """`other` as `apply` takes it (a Tensor or a Python number), after checking that the
-    promoted result keeps t's dtype and that `other` broadcasts to t's shape."""
+    promoted result can be cast back to t's dtype (PyTorch's rule: never to a lower
+    category, bool < integer < float; a narrower float is fine) and that `other`
+    broadcasts to t's shape."""
+    check_no_overlap(t)
     x, y, o = binary(t, other)
-    if x.dtype != t._data.dtype:
-        raise RuntimeError(
-            f"result type {x.dtype} can't be cast to the desired output type {t._data.dtype} "
-            f"({op})"
-        )
+    check_cast_back(x.dtype, t._data.dtype)
     if isinstance(y, np.ndarray):
         check_broadcast_into(y.shape, x.shape)
     return y if o is None else o
+
+
+def check_no_overlap(t: Tensor) -> None:
+    """PyTorch's RuntimeError for an elementwise write into a tensor whose elements share
+    memory (an expanded tensor: a stride of 0 along a dimension longer than 1)."""
+    a = t._data
+    if a.size and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to "
+            "a single memory location. Please clone() the tensor before performing the "
+            "operation.")
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def check_cast_back(result: np.dtype, out: np.dtype) -> None:
+    """PyTorch's RuntimeError when an in-place result cannot be cast to the tensor's dtype."""
+    if _CATEGORY[result.kind] > _CATEGORY[out.kind]:
+        raise RuntimeError(f"result type {_dtype.scalar_name(result)} can't be cast to the "
+                           f"desired output type {_dtype.scalar_name(out)}")
 
 
 def check_broadcast_into(src: tuple, dst: tuple) -> None:
@@ -63,12 +84,11 @@ def check_broadcast_into(src: tuple, dst: tuple) -> None:
 
 
 def _like(x: np.ndarray, y):
-    """The operand `y` in x's dtype (the promoted dtype, checked by `_operand`), copied if
-    it shares memory with x so that the write into x cannot change it."""
+    """The operand `y` (in the promoted dtype, checked by `inplace_operand`: numpy computes
+    in it and casts the result into x, as PyTorch does), copied if it shares memory with x
+    so that the write into x cannot change it."""
     if not isinstance(y, np.ndarray):
         return y
-    if y.dtype != x.dtype:
-        return y.astype(x.dtype)
     return y.copy() if np.may_share_memory(x, y) else y
 
 
@@ -139,21 +159,22 @@ class DivInplace(ArrayFunction):
 
 def add_(t: Tensor, other, *, alpha=1) -> Tensor:
     """t += alpha * other."""
-    y = _operand(t, other, "add_")
+    y = inplace_operand(t, other)
     check_inplace(t)
     return AddInplace.apply(t, y, alpha=alpha)
 
 
 def sub_(t: Tensor, other, *, alpha=1) -> Tensor:
     """t -= alpha * other."""
-    y = _operand(t, other, "add_")
+    refuse_bool_sub(t._data, other._data if isinstance(other, Tensor) else other)
+    y = inplace_operand(t, other)
     check_inplace(t)
     return SubInplace.apply(t, y, alpha=-alpha)
 
 
 def mul_(t: Tensor, other) -> Tensor:
     """t *= other."""
-    y = _operand(t, other, "mul_")
+    y = inplace_operand(t, other)
     check_inplace(t)
     return MulInplace.apply(t, y)
 
@@ -164,7 +185,7 @@ def div_(t: Tensor, other) -> Tensor:
         raise RuntimeError(
             f"result type Float can't be cast to the desired output type {t.dtype.name}"
         )
-    y = _operand(t, other, "div_")
+    y = inplace_operand(t, other)
     check_inplace(t)
     return DivInplace.apply(t, y)
 
@@ -287,6 +308,7 @@ def clamp_(t: Tensor, min=None, max=None) -> Tensor:
     """Limit t's elements to [min, max] in place (tensor bounds act as constants)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    check_no_overlap(t)
     check_inplace(t)
     lo = min._data if isinstance(min, Tensor) else min
     hi = max._data if isinstance(max, Tensor) else max

@@ -15,6 +15,7 @@ from .. import _kernels as K
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
 from ..autograd.node import pass_through, pass_through_type
+from ._operands import refuse_bool
 from ._out import write_out
 from .shape import Squeeze, UnsafeView, reshape, unsqueeze, view, viewable
 
@@ -101,6 +102,17 @@ class BroadcastMatmul(Mm):
     node_name = "UnsafeViewBackward0"
 
 
+def _matmul_kernel(a_ndim: int, b_ndim: int) -> str:
+    """The name of the kernel PyTorch's matmul dispatches to (as its dtype errors print it)."""
+    if a_ndim == 1 and b_ndim == 1:
+        return "dot"
+    if a_ndim == 2 and b_ndim == 1:
+        return "addmv_impl_cpu"
+    if a_ndim >= 3 and b_ndim >= 3:
+        return "bmm"
+    return "addmm_impl_cpu_"
+
+
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with numpy/PyTorch semantics for 1-D, 2-D and batched operands."""
     if out is not None:
@@ -121,6 +133,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
             f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a.shape)} and "
             f"{_shape_str(b.shape)})"
         )
+    refuse_bool(a, _matmul_kernel(a.ndim, b.ndim))
     if a.ndim == 1 and b.ndim == 1:
         return Dot.apply(input, other)
     if a.ndim == 2 and b.ndim == 1:
@@ -155,6 +168,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
             f"batch1 and batch2 must have same number of batches, got {a.shape[0]} and {b.shape[0]}"
         )
     _check_same_dtype(a, b, "bmm")
+    refuse_bool(a, "bmm")
     if a.shape[2] != b.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{b.shape[0]}, "

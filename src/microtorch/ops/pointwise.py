@@ -20,9 +20,9 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import float_array, operand, promote_arrays, require_tensor
+from ._operands import float_array, operand, promote_arrays, refuse_bool, require_tensor
 from ._out import write_out
-from .inplace import check_broadcast_into, check_inplace
+from .inplace import check_broadcast_into, check_cast_back, check_inplace, check_no_overlap
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -167,10 +167,10 @@ def _float_dtype(dt: np.dtype) -> np.dtype:
 
 
 def _check_result_fits(t: Tensor, result: np.dtype) -> None:
-    """An in-place op must not change t's dtype (e.g. sin_ of an integer tensor)."""
-    if result != t._data.dtype:
-        raise RuntimeError(f"result type {_dtype.scalar_name(result)} can't be cast to the desired output "
-                           f"type {_dtype.scalar_name(t._data.dtype)}")
+    """An in-place result must cast back to t's dtype (not sin_ of an integer tensor; a
+    float64 result into float32 is fine, as in PyTorch). Expanded tensors are refused."""
+    check_no_overlap(t)
+    check_cast_back(result, t._data.dtype)
 
 
 def _unary_entries(cls: type, name: str, doc: str, *, inplace_cls: type | None = None,
@@ -181,6 +181,8 @@ def _unary_entries(cls: type, name: str, doc: str, *, inplace_cls: type | None =
 
     def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         require_tensor(input, name)
+        if rounding:
+            refuse_bool(input._data, f"{name}_vml_cpu")
         if kernel:
             _float_only(input._data.dtype, kernel)
         if out is not None:
@@ -188,6 +190,8 @@ def _unary_entries(cls: type, name: str, doc: str, *, inplace_cls: type | None =
         return cls.apply(input)
 
     def op_(input: Tensor) -> Tensor:
+        if rounding:
+            refuse_bool(input._data, f"{name}_vml_cpu")
         if kernel:
             _float_only(input._data.dtype, kernel)
         if not rounding:
@@ -271,10 +275,11 @@ class Atan2(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, inplace=False):
+        target = x  # the array an in-place op writes into (x is promoted below)
         x, y = _float_pair(x, _apart(x, y))
         out = np.arctan2(x, y)
         ctx.save_for_backward(x.copy() if inplace else x, y)
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -291,11 +296,12 @@ class Hypot(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, inplace=False):
+        target = x  # the array an in-place op writes into (x is promoted below)
         x, y = promote_arrays(x, _apart(x, y))
         out = np.hypot(x, y)
         if inplace:
             ctx.save_for_backward(x.copy(), y, out)
-            return _into(ctx, x, out)
+            return _into(ctx, target, out)
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -332,10 +338,11 @@ class FmodScalar(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, other=1, inplace=False):
+        target = x  # the array an in-place op writes into (x is promoted below)
         x, other = promote_arrays(x, other)
         with np.errstate(all="ignore"):
             out = np.fmod(x, other)
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -349,12 +356,13 @@ class Fmod(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, inplace=False):
+        target = x  # the array an in-place op writes into (x is promoted below)
         x, y = promote_arrays(x, _apart(x, y))
         with np.errstate(all="ignore"):
             out = np.fmod(x, y)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(x.copy() if inplace else x, y)
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -500,7 +508,7 @@ class LerpScalar(ArrayFunction):
         y = _apart(x, y)
         ctx.weight = weight
         out = np.asarray(_lerp_array(x, y, weight), dtype=x.dtype)
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -518,7 +526,7 @@ class Lerp(ArrayFunction):
         y, w = _apart(x, y), _apart(x, w)
         out = np.asarray(_lerp_array(x, y, w), dtype=x.dtype)
         ctx.save_for_backward(x.copy() if inplace and ctx.needs_input_grad[2] else x, y, w)
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -585,12 +593,13 @@ class Addcmul(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, t1, t2, value=1, inplace=False):
+        target = x  # the array an in-place op writes into (x is promoted below)
         t1, t2 = _apart(x, t1), _apart(x, t2)
         x, t1, t2, value = _promote_three(x, t1, t2, value)
         ctx.value = value
         ctx.save_for_backward(t1, t2)
         out = x + value * t1 * t2
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -607,13 +616,14 @@ class Addcdiv(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, t1, t2, value=1, inplace=False):
+        target = x  # the array an in-place op writes into (x is promoted below)
         t1, t2 = _apart(x, t1), _apart(x, t2)
         x, t1, t2, value = _promote_three(x, t1, t2, value)
         ctx.value = value
         ctx.save_for_backward(t1, t2)
         with np.errstate(all="ignore"):
             out = x + value * t1 / t2
-        return _into(ctx, x, out) if inplace else out
+        return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -703,11 +713,12 @@ def _bound_number_backward(ctx, g):
 def _bound_tensor(ctx, x, b, inplace, pick, keeps):
     """pick(x, b) for a tensor bound b: x gets the gradient where keeps(x, b), b elsewhere
     (NaN in x sends it to neither, as in PyTorch)."""
+    target = x  # the array an in-place op writes into (x is promoted below)
     x, b = promote_arrays(x, _apart(x, b))
     keep = keeps(x, b)
     ctx.save_for_backward(keep, ~keep & ~np.isnan(x) if x.dtype.kind == "f" else ~keep)
     out = pick(x, b)
-    return _into(ctx, x, out) if inplace else out
+    return _into(ctx, target, out) if inplace else out
 
 
 def _bound_tensor_backward(ctx, g):

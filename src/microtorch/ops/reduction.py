@@ -431,6 +431,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, axis=None,
 
 def _arg(input, dim, keepdim, argfn, name):
     x = input._data
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
     if x.size == 0:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                            "input.numel() == 0.")

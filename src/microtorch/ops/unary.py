@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import float_array, promote_arrays
+from ._operands import float_array, promote_arrays, refuse_bool
 from ._out import write_out
 
 
@@ -107,6 +107,7 @@ class Abs(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x):
+        refuse_bool(x, "abs_cpu")
         ctx.save_for_backward(x)
         return np.abs(x)
 
