@@ -133,7 +133,8 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
             f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a.shape)} and "
             f"{_shape_str(b.shape)})"
         )
-    refuse_bool(a, _matmul_kernel(a.ndim, b.ndim))
+    if a.size and b.size:                  # PyTorch skips the kernel for empty operands
+        refuse_bool(a, _matmul_kernel(a.ndim, b.ndim))
     if a.ndim == 1 and b.ndim == 1:
         return Dot.apply(input, other)
     if a.ndim == 2 and b.ndim == 1:
@@ -168,7 +169,8 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
             f"batch1 and batch2 must have same number of batches, got {a.shape[0]} and {b.shape[0]}"
         )
     _check_same_dtype(a, b, "bmm")
-    refuse_bool(a, "bmm")
+    if a.size and b.size:
+        refuse_bool(a, "bmm")
     if a.shape[2] != b.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{b.shape[0]}, "

@@ -508,7 +508,7 @@ class LerpScalar(ArrayFunction):
         y = _apart(x, y)
         ctx.weight = weight
         out = np.asarray(_lerp_array(x, y, weight), dtype=x.dtype)
-        return _into(ctx, target, out) if inplace else out
+        return _into(ctx, x, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
@@ -526,7 +526,7 @@ class Lerp(ArrayFunction):
         y, w = _apart(x, y), _apart(x, w)
         out = np.asarray(_lerp_array(x, y, w), dtype=x.dtype)
         ctx.save_for_backward(x.copy() if inplace and ctx.needs_input_grad[2] else x, y, w)
-        return _into(ctx, target, out) if inplace else out
+        return _into(ctx, x, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):

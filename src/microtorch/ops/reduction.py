@@ -442,6 +442,8 @@ def _arg(input, dim, keepdim, argfn, name):
             idx = idx.reshape([1] * x.ndim)
         return Tensor._wrap(idx.astype(np.int64))
     if x.ndim == 0:
+        if dim is not None:
+            wrap_dim(dim, 0)
         return Tensor._wrap(np.zeros((), np.int64))
     d = wrap_dim(dim, x.ndim)
     idx = _nan_aware_arg(x, d, argfn)
