@@ -522,7 +522,7 @@ class Tensor:
         return _ops_ar.minimum(self, other)
 
     def floor_divide(self, other):
-        """input // other (not differentiable, as in PyTorch)."""
+        """input // other (no derivative, as in PyTorch: backward through it raises)."""
         return _ops_ar.floor_divide(self, other)
 
     def remainder(self, other):

@@ -153,12 +153,13 @@ KNOWN_OPEN: list[Pattern] = [
     # -- requires_grad: ops with zero or partial gradients --------------------------------
     Pattern(forms("div", "divide", "sign", "clamp", "clip",
                   "clamp_", "clip_", "cat", "linalg.vector_norm", "linalg.matrix_norm",
-                  "concat", "concatenate", "stack", "fill_", "abs"),
+                  "concat", "concatenate", "stack", "fill_", "abs") + ("x[[]mask] = y",),
             ("requires_grad", "final-grad-none"), reason=(
         "PyTorch records a node (zero or defined gradient) for div(rounding_mode), sign, "
-        "clamp with a bound requiring grad, cat with an empty part requiring grad, fill_ with a 0-d tensor requiring grad; microtorch's result does "
-        "not require grad (or the empty part gets no .grad). Fix in ops/: make these "
-        "Functions with the right backward.")),
+        "clamp with a bound requiring grad, cat with an empty part requiring grad, fill_ "
+        "with a 0-d tensor requiring grad, a value requiring grad set into a bool tensor "
+        "through a mask; microtorch's result does not require grad (or the empty part gets "
+        "no .grad). Fix in ops/: make these Functions with the right backward.")),
     # -- grad_fn names --------------------------------------------------------------------
     Pattern(forms("flatten", "reshape", "reshape_as", "unflatten", "view", "t", "squeeze",
                   "sum", "mean", "max", "min", "prod", "div", "divide", "clamp", "clip",
@@ -180,7 +181,8 @@ KNOWN_OPEN: list[Pattern] = [
         "PyTorch (a leaf stays a leaf); microtorch returns a new tensor with a node. Fix in "
         "ops/shape.py, ops/dropout.py.")),
     # -- NaN, inf and extreme values ------------------------------------------------------
-    Pattern(forms("clamp", "clip", "clamp_", "clip_", "clamp_max", "clamp_min"),
+    Pattern(forms("clamp", "clip", "clamp_", "clip_", "clamp_max", "clamp_min", "clamp_max_",
+                  "clamp_min_"),
             ("value", "grad"), reason=(
         "clamp with a NaN bound gives NaN in PyTorch (microtorch ignores the bound); at "
         "x == bound PyTorch's gradient goes to x. Fix in ops/unary.py.")),
@@ -191,7 +193,7 @@ KNOWN_OPEN: list[Pattern] = [
                   "kl_div", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
                   "scaled_dot_product_attention", "addcdiv", "addcmul", "linalg.matrix_norm",
                   "remainder", "fmod", "div", "divide", "hypot", "logaddexp", "lerp", "conv1d",
-                  "conv2d")
+                  "conv2d", "bmm", "true_divide", "flatten", "hypot_", "abs", "norm")
             + operators("**", "%", "/"), "grad", reason=(
         "gradients at NaN, inf, ties and poles: PyTorch sends max/min/maximum's gradient to a "
         "NaN operand and splits ties evenly, gives NaN through amax/logsumexp of inf, 0 for "
@@ -200,11 +202,13 @@ KNOWN_OPEN: list[Pattern] = [
     Pattern(forms("matmul", "bmm", "mm", "l1_loss", "mse_loss", "avg_pool1d", "avg_pool2d",
                   "gelu", "divide", "div", "batch_norm", "layer_norm", "std", "var", "linear",
                   "norm", "linalg.norm", "linalg.vector_norm", "scaled_dot_product_attention",
-                  "conv1d", "conv2d", "adaptive_avg_pool2d", "cumprod", "prod")
-            + ("x @ y",), ("value", "alias-value"), reason=(
+                  "conv1d", "conv2d", "adaptive_avg_pool2d", "cumprod", "prod", "sub",
+                  "nll_loss")
+            + ("x @ y",) + operators("%"), ("value", "alias-value"), reason=(
         "inf/NaN/1e38: PyTorch overflows float32 sums and means (l1_loss, avg_pool, "
         "batch_norm statistics) to inf where microtorch accumulates in float64, gives NaN "
-        "for inf * 0 in matmul and gelu(inf) and for div(1, -inf, 'floor'); batch_norm's "
+        "for inf * 0 in matmul and gelu(inf) and for div(1, -inf, 'floor'), keeps "
+        "x - alpha * y finite where alpha * y alone overflows; batch_norm's "
         "running statistics from inf inputs. Fix in ops/: "
         "accumulate in the input dtype as PyTorch does, and handle inf/NaN as it does.")),
     Pattern(forms("topk", "sort", "argsort", "max", "min", "argmax", "argmin"), "value", reason=(
@@ -221,6 +225,7 @@ KNOWN_OPEN: list[Pattern] = [
         "bool (numpy: int8). Fix in ops/ with _dtype.promote.")),
     # -- size-0 and 0-d -------------------------------------------------------------------
     Pattern(forms("amax", "amin", "argmax", "argmin", "max", "min", "softmax", "log_softmax",
+                  "softmin",
                   "cross_entropy", "nll_loss", "bmm", "matmul", "unbind", "unflatten", "concat",
                   "cat", "concatenate", "linear", "nonzero", "where", "adaptive_avg_pool2d",
                   "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "embedding", "max_pool2d",
@@ -240,6 +245,7 @@ KNOWN_OPEN: list[Pattern] = [
         "RuntimeError 'The size of tensor a ... must match'). Fix in ops/arithmetic.py via "
         "the shared broadcast_error.")),
     Pattern(forms("softmax", "log_softmax", "std", "var", "mean", "l1_loss", "huber_loss",
+                  "binary_cross_entropy",
                   "smooth_l1_loss", "binary_cross_entropy_with_logits", "cross_entropy",
                   "nll_loss", "batch_norm", "conv1d", "conv2d", "avg_pool1d", "avg_pool2d",
                   "adaptive_avg_pool2d", "clamp", "clip", "clamp_", "clip_", "embedding",
@@ -275,6 +281,18 @@ KNOWN_OPEN: list[Pattern] = [
         "before PyTorch's own checks (index bounds) run, or where PyTorch records "
         "CopySlices. Fix in autograd/function.py (rebase the base's history on a view "
         "change).")),
+    Pattern(forms("add", "add_"), ("value", "dtype"), BOOL, reason=(
+        "bool tensors with an integer alpha: PyTorch computes in bool (the result stays "
+        "bool; alpha=-1 acts as a logical or), microtorch in int64 and casts. Fix in "
+        "ops/arithmetic.py and ops/inplace.py.")),
+    Pattern("input", "missing-error", reason=(
+        "a program input such as tensor(2147483648.0, dtype=torch.int32): PyTorch refuses "
+        "a value that overflows the dtype, microtorch wraps it. Fix in _factories.py.")),
+    Pattern(operators("%", "//"), "alias-value", INTS, reason=(
+        "an integer division by zero inside an in-place op: PyTorch raises after its kernel "
+        "has written the elements before the zero (the target is partly changed); "
+        "microtorch checks first and writes nothing. Match only if PyTorch's partial write "
+        "is deemed behaviour to keep.")),
     Pattern(("x[[]empty-list]", "x[[]empty-list] = y"), ("unexpected-error", "error-class"),
             reason=(
         "x[[]] and x[[]] = v: an empty list index is an empty int64 index in PyTorch; "

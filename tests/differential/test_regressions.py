@@ -141,6 +141,8 @@ REFUSED = {
     "bool bmm": lambda l: _bm(l)[None].bmm(_bm(l)[None]),
     "bool dot": lambda l: _b(l).dot(_b(l)),
     "topk(bool)": lambda l: _b(l).topk(1),
+    "empty bool dot": lambda l: l.zeros(0, dtype=l.bool) @ l.zeros(0, dtype=l.bool),
+    "argmax(0-d, dim=-2)": lambda l: l.tensor(1.0).argmax(dim=-2),
     "round(bool)": lambda l: _b(l).round(),
     "floor_(bool)": lambda l: _b(l).floor_(),
     "float & float": lambda l: l.tensor([1.0]) & l.tensor([2.0]),
@@ -174,6 +176,8 @@ ACCEPTED = {
     "empty int // 0": lambda l: l.zeros(0, dtype=l.int64) // 0,
     "int ** negative int": lambda l: l.tensor([-3, -1, 0, 1, 2, -1]) ** l.tensor([-1, -3, -2, -5, -1, -2]),
     "hardtanh(int)": lambda l: l.nn.functional.hardtanh(l.tensor([3, -4])),
+    "empty bool mm": lambda l: l.zeros(3, 0, dtype=l.bool).mm(l.zeros(0, 3, dtype=l.bool)),
+    "bool (3, 1) @ (1, 0)": lambda l: l.ones(3, 1, dtype=l.bool) @ l.zeros(1, 0, dtype=l.bool),
 }
 
 
@@ -252,6 +256,7 @@ IN_PLACE = {
     "expanded.div_(floor)": lambda l: l.tensor([1.0]).expand(3).div_(2.0, rounding_mode="floor"),
     "expanded.clamp_(0)": lambda l: l.tensor([1.0]).expand(3).clamp_(0),
     "expanded.sin_()": lambda l: l.tensor([1.0]).expand(3).sin_(),
+    "expanded.copy_(x)": lambda l: l.tensor([True]).expand(2).copy_(l.tensor(True)),
 }
 
 

@@ -12,10 +12,16 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import (binary, check_int_divisor, operand, promote_arrays, refuse_bool,
-                        refuse_bool_sub, require_tensor)
-from ._out import write_out
 from . import inplace as _inplace
+from ._operands import (
+    check_int_divisor,
+    operand,
+    promote_arrays,
+    refuse_bool,
+    refuse_bool_sub,
+    require_tensor,
+)
+from ._out import write_out
 from .inplace import check_inplace, inplace_operand
 from .pointwise import reciprocal
 

@@ -271,6 +271,7 @@ class Copy(ArrayFunction):
 
 def copy_(t: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy `src` (broadcast, cast to t's dtype) into t."""
+    check_no_overlap(t)
     s = src._data if isinstance(src, Tensor) else np.asarray(src)
     check_broadcast_into(s.shape, t._data.shape)
     check_inplace(t)

@@ -133,7 +133,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
             f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a.shape)} and "
             f"{_shape_str(b.shape)})"
         )
-    if a.size and b.size:                  # PyTorch skips the kernel for empty operands
+    if (a.size and b.size) or a.ndim == b.ndim == 1:  # empty products skip the kernel
         refuse_bool(a, _matmul_kernel(a.ndim, b.ndim))
     if a.ndim == 1 and b.ndim == 1:
         return Dot.apply(input, other)
