@@ -652,6 +652,15 @@ def _addc_operands(name: str, input, tensor1, tensor2) -> None:
         raise RuntimeError(_ADDCDIV_INT)
 
 
+def _addc(cls: type, name: str, input, tensor1, tensor2, value, out) -> Tensor:
+    """addcmul / addcdiv: one checked entry, with PyTorch's `out=`."""
+    _addc_operands(name, input, tensor1, tensor2)
+    if out is not None:
+        return write_out(out, name, lambda: cls.apply(input, tensor1, tensor2, value=value),
+                         input, tensor1, tensor2)
+    return cls.apply(input, tensor1, tensor2, value=value)
+
+
 def _addc_inplace(cls: type, name: str, input, tensor1, tensor2, value) -> Tensor:
     _addc_operands(name, input, tensor1, tensor2)
     _check_result_fits(input, result_dtype(input._data, tensor1._data, tensor2._data))
@@ -664,12 +673,7 @@ def _addc_inplace(cls: type, name: str, input, tensor1, tensor2, value) -> Tenso
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1,
             out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 * tensor2 (all three broadcast together)."""
-    _addc_operands("addcmul", input, tensor1, tensor2)
-    if out is not None:
-        return write_out(out, "addcmul", lambda: Addcmul.apply(input, tensor1, tensor2,
-                                                               value=value),
-                         input, tensor1, tensor2)
-    return Addcmul.apply(input, tensor1, tensor2, value=value)
+    return _addc(Addcmul, "addcmul", input, tensor1, tensor2, value, out)
 
 
 def addcmul_(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
@@ -680,12 +684,7 @@ def addcmul_(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Ten
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1,
             out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 / tensor2 (all three broadcast together)."""
-    _addc_operands("addcdiv", input, tensor1, tensor2)
-    if out is not None:
-        return write_out(out, "addcdiv", lambda: Addcdiv.apply(input, tensor1, tensor2,
-                                                               value=value),
-                         input, tensor1, tensor2)
-    return Addcdiv.apply(input, tensor1, tensor2, value=value)
+    return _addc(Addcdiv, "addcdiv", input, tensor1, tensor2, value, out)
 
 
 def addcdiv_(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
