@@ -2,6 +2,7 @@
 
     python -m tests.differential --programs 10000 --report /tmp/diff_report.md
     python -m tests.differential --programs 500 --seed 3          # counts per class only
+    python -m tests.differential --only 'clamp*' --only 'Tensor.clamp*'   # some ops only
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-ops", type=int, default=6)
     parser.add_argument("--report", help="write a markdown report with one reproducer per class")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only the op entries whose label matches this glob (repeatable)")
     parser.add_argument("--no-shrink", action="store_true", help="report unshrunk reproducers")
     args = parser.parse_args(argv)
-    summary = campaign(args.programs, args.seed, args.max_ops)
+    summary = campaign(args.programs, args.seed, args.max_ops, only=tuple(args.only))
     print(format_counts(summary))
     for p in unused_patterns(summary):
         print(f"KNOWN_OPEN entry matched nothing: {p.reason[:90]}...")

@@ -11,6 +11,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -28,11 +29,17 @@ def libraries():
     return importlib.import_module("torch"), importlib.import_module("microtorch")
 
 
-def all_entries() -> list[Entry]:
-    """The op table plus generic entries for registry ops it does not name."""
+def all_entries(only: tuple = ()) -> list[Entry]:
+    """The op table plus generic entries for registry ops it does not name; with `only`
+    (shell-style globs), just the entries whose label matches one of them."""
     from registry import OPS
 
-    return ENTRIES + registry_entries(OPS)
+    entries = ENTRIES + registry_entries(OPS)
+    if only:
+        entries = [e for e in entries if any(fnmatchcase(e.label, g) for g in only)]
+        if not entries:
+            raise ValueError(f"no op entry matches {only}")
+    return entries
 
 
 def run_program(data, torch, mt, entries: list[Entry], max_ops: int = MAX_OPS):
@@ -135,10 +142,11 @@ class Summary:
 
 
 def campaign(programs: int, seed_value: int = 0, max_ops: int = MAX_OPS,
-             on_difference=None) -> Summary:
-    """Run `programs` random programs (hypothesis generation only, no shrinking)."""
+             on_difference=None, only: tuple = ()) -> Summary:
+    """Run `programs` random programs (hypothesis generation only, no shrinking), drawn
+    from the entries matching `only` (all when empty)."""
     torch, mt = libraries()
-    entries = all_entries()
+    entries = all_entries(only)
     summary = Summary()
     start = time.perf_counter()
 
