@@ -367,6 +367,9 @@ OPS: list[Op] = [
     Op("clamp", kinks=(-1.0, -0.5, 0.5, 1.0),
        ref=lambda x, min=None, max=None: np.clip(x, min, max),
        variants=(v(min=-1.0, max=1.0), v(min=-0.5), v(max=0.5))),
+    Op("clip", kinks=(-1.0, 0.5, 1.0),
+       ref=lambda x, min=None, max=None: np.clip(x, min, max),
+       variants=(v(min=-1.0, max=1.0), v(max=0.5))),
     # x below, between or above the bounds, at least 0.25 from each (no kinks); x has the
     # broadcast shape (PyTorch 2.13 refuses some bounds that broadcast x to more dims)
     Op("clamp", 3, tag="tensor bounds",

@@ -548,23 +548,29 @@ def test_inplace_pointwise_bumps_the_version_and_guards_saved_values():
         y.sum().backward()
 
 
-def test_inplace_on_a_view_of_a_tensor_that_requires_grad_is_refused():
-    x = mt.ones(2, 3, requires_grad=True) * 1
-    with pytest.raises(RuntimeError, match="view"):
-        x[0].cos_()
+def test_inplace_on_a_view_of_a_tensor_that_requires_grad_is_recorded():
+    w = mt.tensor([[0.5, 1.0, 2.0], [3.0, -1.0, 0.25]], requires_grad=True)
+    x = w * 1
+    x[0].cos_()                                    # rebases x: CopySlices, as in PyTorch
+    assert x.grad_fn.name() == "CopySlices" and x[0].grad_fn.name() == "SelectBackward0"
+    x.sum().backward()
+    expected = np.ones((2, 3))
+    expected[0] = -np.sin(w.detach().numpy()[0])
+    assert np.allclose(w.grad.numpy(), expected)
 
 
 def test_inplace_op_with_itself_as_operand():
-    """x.atan2_(x): the operand is read before x is overwritten, and both uses of x get their
-    gradient (d/dx atan2(x, x) = 0). PyTorch raises in backward here instead: its saved
-    operand was overwritten; microtorch keeps a copy."""
+    """x.atan2_(x): the operand is read before x is overwritten (same values as PyTorch), but
+    the saved operand is x at its version before the op, so backward raises, as PyTorch's."""
     x, tx = both([0.4, -1.2, 2.0])
     a, ta = x * 1, tx * 1
     a.atan2_(a)
     ta.atan2_(ta)
     close(a, ta)
-    a.sum().backward()
-    assert np.allclose(x.grad.numpy(), 0.0)
+    for t in (a, ta):
+        with pytest.raises(RuntimeError, match="output 0 of Atan2, is at version 1; expected "
+                                               "version 0"):
+            t.sum().backward()
 
 
 # ---- out= ---------------------------------------------------------------------------------------

@@ -262,7 +262,7 @@ def test_module_errors():
     (lambda: F.conv2d(mt.randn(2, 3), mt.randn(6, 3, 3, 3)),
      r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d"),
     (lambda: F.conv2d(mt.randn(2, 3, 8, 8, dtype=mt.float64), mt.randn(6, 3, 3, 3)),
-     r"expected scalar type Float but found Double"),
+     r"expected scalar type Double but found Float"),
     (lambda: F.conv2d(mt.randn(2, 3, 8, 8), mt.randn(6, 3, 3, 3), mt.randn(5)),
      r"expected bias to be 1-dimensional with 6 elements"),
     (lambda: F.conv2d(mt.randn(2, 3, 8, 8), mt.randn(6, 3, 3, 3), stride=0),

@@ -61,13 +61,6 @@ ALLOWED = {
         "a >= 3-D input that PyTorch's matmul does not fold (see `_folds`) goes through its "
         "batched composite (expand, bmm, views); microtorch folds it always",
         lambda x, w: not _folds(x, w)),
-    "nn.functional.l1_loss": (
-        "PyTorch 2.13 composes l1_loss of sub, abs and mean/sum (three nodes); microtorch's "
-        "fused kernel records one node (L1LossBackward0, PyTorch's earlier name for it)", None),
-    "nn.functional.batch_norm[eval]": (
-        "on an empty batch PyTorch computes batch_norm from elementwise ops (its graph ends "
-        "in AddBackward0); microtorch records its usual NativeBatchNormBackward0",
-        lambda x, w, b: not x.numel()),
     "nn.functional.scaled_dot_product_attention": (
         "on empty inputs or inputs whose last dim is not contiguous PyTorch takes its "
         "composite (math) attention, a graph of bmm, softmax and views; microtorch records "

@@ -352,7 +352,7 @@ def test_losses_are_single_graph_nodes():
     x = mt.randn(4, 3, requires_grad=True)
     p = mt.rand(4, 3, requires_grad=True)
     targets = mt.tensor([0, 1, 2, 0])
-    for loss in (F.mse_loss(x, mt.randn(4, 3)), F.l1_loss(x, mt.randn(4, 3)),
+    for loss in (F.mse_loss(x, mt.randn(4, 3)),
                  F.binary_cross_entropy(p, mt.rand(4, 3)),
                  F.binary_cross_entropy_with_logits(x, mt.rand(4, 3)),
                  F.cross_entropy(x, targets), F.nll_loss(x, targets)):
@@ -361,3 +361,16 @@ def test_losses_are_single_graph_nodes():
             assert type(edge).__name__ == "LogSoftmaxBackward0"
             (edge, _), = edge.next_functions
         assert type(edge).__name__ == "AccumulateGrad"
+
+
+def test_l1_loss_is_composed_like_pytorch():
+    """PyTorch's l1_loss is |input - target| reduced: its graph is Mean/Sum <- Abs <- Sub."""
+    x = mt.randn(4, 3, requires_grad=True)
+    for reduction, names in (("mean", ["MeanBackward0", "AbsBackward0", "SubBackward0"]),
+                             ("sum", ["SumBackward0", "AbsBackward0", "SubBackward0"]),
+                             ("none", ["AbsBackward0", "SubBackward0"])):
+        node, seen = F.l1_loss(x, mt.randn(4, 3), reduction=reduction).grad_fn, []
+        while type(node).__name__ != "AccumulateGrad":
+            seen.append(node.name())
+            node = next(e[0] for e in node.next_functions if e[0] is not None)
+        assert seen == names

@@ -164,23 +164,9 @@ PROPAGATING = {
 }
 
 
-KNOWN_NAN_BUGS = {
-    "maximum(x, 0)": "maximum/minimum give no gradient to a NaN input; PyTorch gives it all "
-                     "the gradient (the NaN is what propagates)",
-    "minimum(x, 0)": "maximum/minimum give no gradient to a NaN input; PyTorch gives it all "
-                     "the gradient (the NaN is what propagates)",
-    "amax": "amax/amin of a tensor with NaN: PyTorch's gradient is NaN everywhere (no element "
-            "equals the NaN result), microtorch sends it all to the NaN",
-    "amin": "amax/amin of a tensor with NaN: PyTorch's gradient is NaN everywhere (no element "
-            "equals the NaN result), microtorch sends it all to the NaN",
-}
-
-
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_NAN_BUGS[n])]
-                 if n in KNOWN_NAN_BUGS else []) for n in PROPAGATING])
+@pytest.mark.parametrize("name", list(PROPAGATING))
 def test_nan_and_inf_propagate_like_torch(name, dtype):
     compare(PROPAGATING[name], SPECIAL, dtype)
 
@@ -204,9 +190,6 @@ def test_softmax_of_a_row_with_inf(dtype):
     compare(SATURATING["logsumexp"], [-np.inf, 0.0], dtype)
 
 
-@pytest.mark.xfail(strict=True, reason="logsumexp of an all -inf row: microtorch sets the "
-                                       "gradient to 0 on purpose, PyTorch's is NaN "
-                                       "(exp(-inf - -inf))")
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_logsumexp_of_all_minus_inf(dtype):

@@ -323,15 +323,9 @@ MISUSES = {
     "~float": lambda l: ~l.ones(2),
     "int // 0": lambda l: l.tensor([1]) // 0,
     "int % 0": lambda l: l.tensor([1]) % 0,
-}
-
-KNOWN_MISUSE_BUGS = {
-    "max of empty": (lambda l: l.max(l.ones(0)),
-                     "max/amax of an empty tensor raise IndexError (PyTorch: RuntimeError)"),
-    "amax of empty": (lambda l: l.ones(0).amax(),
-                      "max/amax of an empty tensor raise IndexError (PyTorch: RuntimeError)"),
-    "argmax of empty": (lambda l: l.ones(0).argmax(),
-                        "argmax of an empty tensor raises RuntimeError (PyTorch: IndexError)"),
+    "max of empty": lambda l: l.max(l.ones(0)),
+    "amax of empty": lambda l: l.ones(0).amax(),
+    "argmax of empty": lambda l: l.ones(0).argmax(),
 }
 
 
@@ -358,13 +352,3 @@ def test_same_exception_as_torch(name):
     assert expected is not None, "the misuse must raise in PyTorch"
     assert _raised(MISUSES[name], mt) is expected
 
-
-@pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=r)) for n, (_, r)
-    in KNOWN_MISUSE_BUGS.items()])
-def test_same_exception_as_torch_known_bugs(name):
-    fn = KNOWN_MISUSE_BUGS[name][0]
-    expected = _raised(fn, torch)
-    assert expected is not None
-    assert _raised(fn, mt) is expected

@@ -63,11 +63,27 @@ def _array_from_data(data, dtype=None) -> np.ndarray:
         _nested_shape(data)
         raise TypeError(f"new(): invalid data type '{arr.dtype if arr is not None else data}'")
     if dtype is not None:
-        return arr.astype(_dtype.to_numpy_dtype(dtype), copy=False)
+        target = _dtype.to_numpy_dtype(dtype)
+        if target.kind in "iu" and arr.dtype.kind in "fiu" and not _has_own_dtype(data):
+            _check_fits(arr, target)
+        return arr.astype(target, copy=False)
     if not _has_own_dtype(data):
         arr = arr.astype(_inferred_dtype(data), copy=False)
     _dtype.from_numpy_dtype(arr.dtype)
     return arr
+
+
+def _check_fits(arr: np.ndarray, target: np.dtype) -> None:
+    """PyTorch's RuntimeError for Python numbers an integer dtype cannot hold (NaN, inf, out
+    of range; uint8 also takes negatives down to -255, which wrap)."""
+    if not arr.size:
+        return
+    info = np.iinfo(target)
+    lo = -info.max if target.kind == "u" else info.min
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(arr).all() and arr.min() >= lo and arr.max() <= info.max
+    if not ok:
+        raise RuntimeError(f"value cannot be converted to type {target.name} without overflow")
 
 
 def _has_own_dtype(data) -> bool:

@@ -21,8 +21,9 @@ from ._size import Size
 class Tensor:
     """A multi-dimensional array that can record the operations made on it."""
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_base",
-                 "_grad_acc", "_retains_grad", "__weakref__", "__dict__")
+    __slots__ = ("_data", "_requires_grad", "grad", "_grad_fn", "_output_nr", "_version", "_base",
+                 "_attr_version", "_creation", "_grad_acc", "_retains_grad", "__weakref__",
+                 "__dict__")
 
     def __init__(self, *args) -> None:
         if len(args) == 1 and not isinstance(args[0], (builtins.int, np.integer)):
@@ -41,7 +42,7 @@ class Tensor:
         t._data = data if type(data) is np.ndarray else np.asarray(data)
         t._requires_grad = False
         t.grad = None
-        t.grad_fn = None
+        t._grad_fn = None
         t._output_nr = 0
         t._version = [0]
         t._base = None
@@ -50,10 +51,19 @@ class Tensor:
         return t
 
     def _view_of(self, data: np.ndarray) -> Tensor:
-        """A tensor sharing `self`'s version counter (for ops returning numpy views)."""
+        """A view tensor of `self` (for ops returning numpy views): it shares the version
+        counter, records its root base, the version its grad_fn belongs to, and whether it
+        was made under no_grad (a view of such a view inherits that)."""
         t = Tensor._wrap(data)
-        t._version = self._version
-        t._base = self if self._base is None else self._base
+        t._version = version = self._version
+        t._attr_version = version[0]
+        base = self._base
+        if base is None:
+            t._base = self
+            t._creation = 0 if _grad_mode.state.enabled else _views.NO_GRAD
+        else:
+            t._base = base
+            t._creation = self._creation if _grad_mode.state.enabled else _views.NO_GRAD
         return t
 
     # ---- metadata -------------------------------------------------------------------
@@ -112,7 +122,22 @@ class Tensor:
     # ---- autograd state -------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        """True for a tensor that records (a view: also when its base does)."""
+        return self._requires_grad or self._base is not None and self._base._requires_grad
+
+    @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf). A view whose base or sibling
+        view changed in place since gets its node regenerated here, as in PyTorch."""
+        if self._base is not None and self._attr_version != self._version[0]:
+            _views.refresh(self)
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node) -> None:
+        self._grad_fn = node
+        if self._base is not None:
+            self._attr_version = self._version[0]
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -155,8 +180,15 @@ class Tensor:
         return t
 
     def detach_(self) -> Tensor:
-        """Make this tensor a leaf that does not require grad."""
-        self.grad_fn = None
+        """Make this tensor a leaf that does not require grad (views refuse, as in PyTorch)."""
+        if self._base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+        self._grad_fn = None
         self._requires_grad = False
         return self
 
@@ -501,7 +533,7 @@ class Tensor:
         """input * other."""
         return _ops_ar.mul(self, other)
 
-    def div(self, other, *, rounding_mode=None):
+    def div(self, other, *, rounding_mode=...):
         """input / other (true division; `rounding_mode` 'trunc' or 'floor' as PyTorch)."""
         return _ops_ar.div(self, other, rounding_mode=rounding_mode)
 
@@ -562,6 +594,10 @@ class Tensor:
         """Limit every element to [min, max]; the gradient passes where min <= x <= max."""
         return _ops_un.clamp(self, min, max)
 
+    def clip(self, min=None, max=None):
+        """Alias of clamp."""
+        return _ops_un.clip(self, min, max)
+
     # ---- activation ----------------------------------------------------------------------
     def relu(self):
         """max(input, 0) elementwise; NaN stays NaN."""
@@ -588,33 +624,31 @@ class Tensor:
         return _ops_act.logsumexp(self, dim, keepdim, keepdims=keepdims)
 
     # ---- reduction -----------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        """Sum over `dim` (all elements by default). Integer and bool tensors sum to int64."""
-        return _ops_red.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def sum(self, *args, **kwargs):
+        """Sum over `dim` (all elements by default). Integer and bool tensors sum to int64.
+        Arguments as microtorch.sum (keepdim needs a dim, as PyTorch's overloads)."""
+        return _ops_red.sum(self, *args, **kwargs)
 
-    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        """Arithmetic mean over `dim` (floating tensors only, as PyTorch)."""
-        return _ops_red.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def mean(self, *args, **kwargs):
+        """Arithmetic mean over `dim` (floating tensors only), as microtorch.mean."""
+        return _ops_red.mean(self, *args, **kwargs)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None):
-        """Variance over `dim`, with Bessel's correction by default (correction=1)."""
-        return _ops_red.var(self, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
-                           **({} if correction is None else {"correction": correction}))
+    def var(self, *args, **kwargs):
+        """Variance over `dim`, with Bessel's correction by default, as microtorch.var."""
+        return _ops_red.var(self, *args, **kwargs)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None):
-        """Standard deviation over `dim`, with Bessel's correction by default."""
-        return _ops_red.std(self, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
-                           **({} if correction is None else {"correction": correction}))
+    def std(self, *args, **kwargs):
+        """Standard deviation over `dim`, with Bessel's correction by default, as
+        microtorch.std."""
+        return _ops_red.std(self, *args, **kwargs)
 
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    def max(self, *args, **kwargs):
         """The largest element; with `dim`, (values, indices) along it; with a tensor, maximum."""
-        return _ops_red.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+        return _ops_red.max(self, *args, **kwargs)
 
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    def min(self, *args, **kwargs):
         """The smallest element; with `dim`, (values, indices) along it; with a tensor, minimum."""
-        return _ops_red.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+        return _ops_red.min(self, *args, **kwargs)
 
     def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
         """Maximum over `dim` (all dims for ()); ties share the gradient evenly."""
@@ -738,7 +772,7 @@ class Tensor:
         """t *= other."""
         return _ops_inplace.mul_(self, other)
 
-    def div_(self, other, *, rounding_mode=None):
+    def div_(self, other, *, rounding_mode=...):
         """t /= other (true division, or rounded: `rounding_mode` 'trunc' or 'floor')."""
         return _ops_ar.div_(self, other, rounding_mode=rounding_mode)
 
@@ -768,11 +802,11 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         """Limit t's elements to [min, max] in place."""
-        return _ops_inplace.clamp_(self, min, max)
+        return _ops_un.clamp_(self, min, max)
 
     def clip_(self, min=None, max=None):
         """Limit t's elements to [min, max] in place."""
-        return _ops_inplace.clip_(self, min, max)
+        return _ops_un.clip_(self, min, max)
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Fill with samples from U(a, b)."""
@@ -817,7 +851,6 @@ class Tensor:
         return _ops_join.nonzero(self, as_tuple=as_tuple)
 
     multiply = mul
-    clip = clamp
     divide = div
     true_divide = div
     subtract = sub
@@ -883,9 +916,9 @@ class Tensor:
         """Running products along `dim`."""
         return _ops_scan.cumprod(self, dim, dtype=dtype)
 
-    def prod(self, dim=None, keepdim=False, *, dtype=None, keepdims=None):
-        """Product of all elements, or along `dim`."""
-        return _ops_scan.prod(self, dim, keepdim, dtype=dtype, keepdims=keepdims)
+    def prod(self, *args, **kwargs):
+        """Product of all elements, or along `dim`, as microtorch.prod."""
+        return _ops_scan.prod(self, *args, **kwargs)
 
     def histc(self, bins=100, min=0, max=0):
         """Counts in `bins` equal bins over [min, max] (the data's range when equal)."""
@@ -1253,7 +1286,7 @@ def _init(t: Tensor, data: np.ndarray) -> None:
     t._data = data
     t._requires_grad = False
     t.grad = None
-    t.grad_fn = None
+    t._grad_fn = None
     t._output_nr = 0
     t._version = [0]
     t._base = None
@@ -1282,6 +1315,7 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
 from . import autograd as _autograd  # noqa: E402
 from .autograd import function as _function  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
+from .autograd import views as _views  # noqa: E402
 
 _function.Tensor = Tensor
 

@@ -1,6 +1,6 @@
 """Run a differential campaign from the command line.
 
-    python -m tests.differential --programs 10000 --report /tmp/diff_report.md
+    python -m tests.differential --thorough --report /tmp/diff_report.md   # 10,000 programs
     python -m tests.differential --programs 500 --seed 3          # counts per class only
     python -m tests.differential --only 'clamp*' --only 'Tensor.clamp*'   # some ops only
 """
@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.differential",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=1000)
+    parser.add_argument("--thorough", action="store_true",
+                        help="the thorough profile: 10,000 programs (overrides --programs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-ops", type=int, default=6)
     parser.add_argument("--report", help="write a markdown report with one reproducer per class")
@@ -23,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only the op entries whose label matches this glob (repeatable)")
     parser.add_argument("--no-shrink", action="store_true", help="report unshrunk reproducers")
     args = parser.parse_args(argv)
+    if args.thorough:
+        args.programs = 10_000
     summary = campaign(args.programs, args.seed, args.max_ops, only=tuple(args.only))
     print(format_counts(summary))
     for p in unused_patterns(summary):

@@ -196,10 +196,24 @@ def _node_name(fn) -> str | None:
     return (name() if callable(name) else type(fn).__name__).rpartition("::")[2]
 
 
-def _values_differ(got: np.ndarray, exp: np.ndarray, rtol: float) -> str | None:
-    """A description of the elements of `got` that differ from `exp`, or None."""
+def _grad_meta(t) -> tuple:
+    """(is_leaf, grad_fn name), or ("raises", error class) when reading grad_fn raises (as
+    PyTorch does for a view made by a multi-view op or under no_grad whose base was since
+    changed in place while recording)."""
+    try:
+        fn = t.grad_fn
+    except RuntimeError as err:
+        return "raises", type(err).__name__
+    return fn is None, _node_name(fn)
+
+
+def _values_differ(got: np.ndarray, exp: np.ndarray, rtol: float) -> tuple | None:
+    """(suffix, description) of the elements of `got` that differ from `exp`, or None. The
+    suffix is "-nonfinite" when every differing element is inf or NaN on one side (an
+    overflow or an inf - inf decided by rounding order), else ""."""
     if got.shape != exp.shape:
-        return f"shape {got.shape} vs {exp.shape}"
+        return "", f"shape {got.shape} vs {exp.shape}"
+    nonfinite = False
     if exp.dtype.kind in "biu" and got.dtype.kind in "biu":
         bad = np.asarray(got != exp)
     else:
@@ -209,10 +223,12 @@ def _values_differ(got: np.ndarray, exp: np.ndarray, rtol: float) -> str | None:
         with np.errstate(all="ignore"):
             close = np.isfinite(g) & np.isfinite(e) & (np.abs(g - e) <= rtol * (scale + np.abs(e)))
             bad = ~((g == e) | (np.isnan(g) & np.isnan(e)) | close)
+        nonfinite = bool(np.all(~(np.isfinite(g) & np.isfinite(e))[bad]))
     if not bad.any():
         return None
     flat = np.flatnonzero(bad.reshape(-1))[:4]
-    return (f"{int(bad.sum())} of {exp.size} elements differ: microtorch "
+    return "-nonfinite" if nonfinite else "", (
+            f"{int(bad.sum())} of {exp.size} elements differ: microtorch "
             f"{got.reshape(-1)[flat].tolist()} vs PyTorch {exp.reshape(-1)[flat].tolist()}")
 
 
@@ -224,7 +240,7 @@ def compare(a, b, torch, storages: dict | None = None, rtol: float = 0.0) -> tup
     or the operand itself), microtorch's must share that operand's memory, with the same
     strides. Floating values agree within max(rtol, RTOL of their dtype)."""
     if isinstance(b, torch.Tensor):
-        if not (hasattr(a, "_data") and hasattr(a, "grad_fn")):
+        if not (hasattr(a, "_data") and hasattr(type(a), "grad_fn")):
             return "type", f"microtorch {type(a).__name__}, PyTorch Tensor"
         dt = str(b.dtype).replace("torch.", "")
         if repr(a.dtype).replace("torch.", "") != dt:
@@ -239,12 +255,12 @@ def compare(a, b, torch, storages: dict | None = None, rtol: float = 0.0) -> tup
             return "storage", f"microtorch holds {type(a._data).__name__}, not a numpy.ndarray"
         bad = _values_differ(got, b.detach().numpy(), max(rtol, RTOL.get(dt, 0.0)))
         if bad:
-            return "value", bad
+            return "value" + bad[0], bad[1]
         if a.requires_grad != b.requires_grad:
             return "requires_grad", f"microtorch {a.requires_grad}, PyTorch {b.requires_grad}"
-        if a.is_leaf != b.is_leaf:
-            return "is_leaf", f"microtorch {a.is_leaf}, PyTorch {b.is_leaf}"
-        na, nb = _node_name(a.grad_fn), _node_name(b.grad_fn)
+        (la, na), (lb, nb) = _grad_meta(a), _grad_meta(b)
+        if la != lb:
+            return "is_leaf", f"microtorch {la}, PyTorch {lb}"
         if na != nb:
             return "grad_fn", f"microtorch {na}, PyTorch {nb}"
         shared = (storages or {}).get(b.untyped_storage().data_ptr()) if b.numel() > 1 else None
@@ -294,7 +310,7 @@ def _grads_differ(ga, gb, torch, rtol: float) -> tuple[str, str] | None:
         dt = str(b.dtype).replace("torch.", "")
         bad = _values_differ(_arr_mt(a), b.numpy(), max(rtol, RTOL.get(dt, 0.0)))
         if bad:
-            return "grad", f"input {i}: {bad}"
+            return "grad" + bad[0], f"input {i}: {bad[1]}"
     return None
 
 
@@ -328,7 +344,7 @@ class Executor:
         if not isinstance(t, self.torch.Tensor):
             return None
         return Value(name, tuple(t.shape), str(t.dtype).replace("torch.", ""), t.is_contiguous(),
-                     t.requires_grad, t.is_leaf, is_input)
+                     t.requires_grad, _grad_meta(t)[0] is True, is_input)
 
     def _diff(self, step: Step, kind: str, detail: str, extra: list | None = None) -> Difference:
         return Difference(step.label, kind, step.dtype_tag, step.shape_tag, detail,
@@ -452,7 +468,7 @@ class Executor:
             d = _grads_differ(self.m.get("g"), self.t.get("g"), self.torch, self.rtol)
         if not d:
             return None
-        culprit = self._grad_culprit(step, loss) if d[0] == "grad" else step
+        culprit = self._grad_culprit(step, loss) if d[0].startswith("grad") else step
         detail = d[1] if culprit is step else f"{d[1]}\n(first differs through: {culprit.line})"
         return Difference(culprit.label, d[0] if d[0].startswith("grad") else "backward-" + d[0],
                           culprit.dtype_tag, culprit.shape_tag, detail,

@@ -74,12 +74,16 @@ def _register_forms(name, build_args, fn=True, method=True, functional=False, n_
             rest, kws = build_args(b, x)
             outs = n_out(rest, kws) if callable(n_out) else (n_out or 1)
             ops = [x] + [a for a in rest if isinstance(a, (Value, Scalar))]
-            return b.step(label + _kwlabel(kws), render(x, rest, kws), ops, outs)
+            return b.step(label + _kwlabel(kws, rest), render(x, rest, kws), ops, outs)
         ENTRIES.append(Entry(label, build, (label,) + tuple(covers_extra)))
 
 
-def _kwlabel(kws) -> str:
-    return f"({','.join(k for k, _ in kws)})" if kws else ""
+def _kwlabel(kws, rest=()) -> str:
+    """The keyword names used, and a `[dim=()]` tag when the dims are an empty tuple (a
+    reduction over all dims in PyTorch, with its own bugs: see classes.ALLOWED)."""
+    empty = any(type(a) is tuple and not a for a in rest) or any(
+        k == "dim" and type(v) is tuple and not v for k, v in kws)
+    return (f"({','.join(k for k, _ in kws)})" if kws else "") + ("[dim=()]" if empty else "")
 
 
 # ---- elementwise unary ---------------------------------------------------------------

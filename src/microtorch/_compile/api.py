@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import functools
 import warnings
-from collections import Counter
 
 import numpy as np
 
@@ -188,13 +187,8 @@ class CompiledCallable:
 
     def _check_changes(self, rec: Recorder, versions: list, entry: _Entry) -> list:
         """Prologue steps for the in-place changes replay must repeat (BatchNorm's batch
-        counter); a break for any other change of an input, parameter or buffer."""
-        expected = Counter()
-        for op in rec.ops:
-            for key in ("running_mean", "running_var"):
-                slot = op.kwargs.get(key)
-                if slot is not None and op.kwargs.get("training"):
-                    expected[id(slot.member)] += 1
+        counter); a break for any other change of an input, parameter or buffer (the
+        running statistics change in place without a new version, as in PyTorch)."""
         prologue = []
         counters = {}
         for m in (m for root in entry.roots for m in root.modules()):
@@ -202,7 +196,7 @@ class CompiledCallable:
                 counters[id(m.num_batches_tracked)] = m
         for t, version in versions:
             change = t._version[0] - version
-            if change == expected[id(t)]:
+            if change == 0:
                 continue
             m = counters.get(id(t))
             if m is None or m.momentum is None or change != 1:

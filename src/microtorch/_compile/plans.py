@@ -4,8 +4,9 @@ A plan is `plan(op, b) -> (forward_steps, backward)`: `forward_steps` is a list 
 `(callable, args)` pairs over buffers from the builder `b`; `backward()` (called later, ops
 in reverse order) returns the steps of the op's backward. Every step is the very kernel or
 numpy ufunc that the op's eager `forward`/`backward` calls, with the same operands in the
-same order, so replay is bit-identical to eager mode; variants a plan does not cover raise
-`GraphBreak` (the call then runs eagerly).
+same order, so replay is bit-identical to eager mode; an op whose eager numerics take many
+data-dependent steps is replayed by calling its own forward and backward (`_eager`).
+Variants a plan does not cover raise `GraphBreak` (the call then runs eagerly).
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import numpy as np
 
 from .. import _kernels as K
 from .. import random as _random
+from .._tensor import Tensor
+from ..autograd.engine import sum_to_shape
 from ..ops import activation as A
 from ..ops import dropout as D
 from ..ops import loss as L
 from ..ops import matmul as M
 from ..ops import normalization as N
 from ..ops.shape import wrap_dim
-from .recorder import GraphBreak, Slot
+from .recorder import GraphBreak, Slot, TensorOption
 
 
 def _float_array(x: np.ndarray, what: str) -> None:
@@ -47,15 +50,35 @@ def _linear(op, b, has_bias: bool):
         raise GraphBreak("linear on a non-2-D input or non-contiguous weight has no replay plan")
     y = b.out(op.outs[0])
     steps = [(K.linear_forward, (x, w, bias, y))]
+    steps += _overflow_redo(x, w.T, 0 if bias is None else bias, y)
 
     def backward():
         g = b.grad(op.outs[0])
         gx = b.dest(slots[0]) if nx else None
         gw = b.dest(slots[1]) if nw else None
         gb = b.dest(slots[2]) if nb else None
-        return [(K.linear_backward, (g, x, w, gx, gw, gb, 0.0, 0.0))]
+        steps = [(K.linear_backward, (g, x, w, gx, gw, gb, 0.0, 0.0))]
+        if gx is not None:
+            steps += _overflow_redo(g, w, None, gx)
+        if gw is not None:
+            steps += _overflow_redo(g.T, x, None, gw)
+        return steps
 
     return steps, backward
+
+
+def _redo_product(a: np.ndarray, b: np.ndarray, add, out: np.ndarray) -> None:
+    if M._small_f32_overflow(a, b, out.size):
+        out[...] = M._sequential(a, b) if add is None else M._sequential(a, b) + add
+
+
+def _overflow_redo(a: np.ndarray, b: np.ndarray, add, out: np.ndarray) -> list:
+    """The step with which eager linear redoes a small float32 product `a @ b` (+ `add`)
+    whose terms may overflow, term by term as PyTorch (matmul's check decides at each
+    replay, as it does in eager mode); none for float64."""
+    if a.dtype != np.float32:
+        return []
+    return [(_redo_product, (a, b, add, out))]
 
 
 # -------------------------------------------------------------------------- activations
@@ -186,87 +209,45 @@ def _dropout(op, b):
     return steps, backward
 
 
-# ---------------------------------------------------------------------------- batch norm
+# ------------------------------------------------------------------------ eager calls
 def _bump(box: list) -> None:
     box[0] += 1
 
 
-def _mean_steps(b, a: np.ndarray, inv_n: float, out: np.ndarray) -> list:
-    """out = mean of `a` over rows, keepdims, exactly as normalization._mean computes it."""
-    total = b.scratch(out.shape, out.dtype)
-    return [(np.add.reduce, (a, (0,), None, total, True)), (np.multiply, (total, inv_n, out))]
+def _call_forward(forward, ctx, args: list, kwargs: dict, out: np.ndarray) -> None:
+    np.copyto(out, forward(ctx, *args, **kwargs))
 
 
-def _batch_norm(op, b):
-    x, w, bias = (b.val(a) for a in op.args)
-    kw = op.kwargs
-    rm, rv = kw.get("running_mean"), kw.get("running_var")
-    training, momentum, eps = kw["training"], kw["momentum"], kw["eps"]
-    _float_array(x, "batch_norm")
-    if x.ndim != 2 or (rm is None) != (rv is None) or (not training and rm is None):
-        raise GraphBreak("batch_norm other than BatchNorm1d on 2-D input has no replay plan")
-    n, c = x.shape
-    dt = x.dtype
-    stat = (1, c)
-    xhat, invstd = b.scratch(x.shape, dt), b.scratch(stat, dt)
-    tmp = b.scratch(stat, dt)
-    steps = []
-    if training:
-        mean, var, sq = b.scratch(stat, dt), b.scratch(stat, dt), b.scratch(x.shape, dt)
-        steps += _mean_steps(b, x, 1.0 / n, mean)
-        steps += [(np.subtract, (x, mean, xhat)), (np.square, (xhat, sq))]
-        steps += _mean_steps(b, sq, 1.0 / n, var)
-        steps += [(np.add, (var, eps, tmp)), (np.sqrt, (tmp, tmp)), (np.divide, (1, tmp, invstd)),
-                  (np.multiply, (xhat, invstd, xhat))]
-        if rm is not None:
-            run_m, run_v = b.val(rm), b.val(rv)
-            upd = b.scratch(stat, dt)
-            steps += [(np.multiply, (run_m, 1.0 - momentum, run_m)),
-                      (np.multiply, (mean, momentum, upd)),
-                      (np.add, (run_m, upd.reshape(run_m.shape), run_m)),
-                      (np.multiply, (run_v, 1.0 - momentum, run_v)),
-                      (np.multiply, (var, n / (n - 1), upd)),
-                      (np.multiply, (upd, momentum, upd)),
-                      (np.add, (run_v, upd.reshape(run_v.shape), run_v)),
-                      (_bump, (rm.member._version,)), (_bump, (rv.member._version,))]
-    else:
-        run_m, run_v = b.val(rm).reshape(stat), b.val(rv).reshape(stat)
-        steps += [(np.add, (run_v, run_v.dtype.type(eps), tmp)), (np.sqrt, (tmp, tmp)),
-                  (np.divide, (1, tmp, invstd)),
-                  (np.subtract, (x, run_m, xhat)), (np.multiply, (xhat, invstd, xhat))]
-    y = b.out(op.outs[0])
-    w2 = None if w is None else w.reshape(stat)
-    steps.append((np.multiply, (xhat, w2, y)) if w2 is not None else (np.copyto, (y, xhat)))
-    if bias is not None:
-        steps.append((np.add, (y, bias.reshape(stat), y)))
+def _call_backward(backward, ctx, g: np.ndarray, *dests) -> None:
+    """The op's backward; each gradient summed back to its input's shape into its `dests`
+    array (positional, so that `BufferSet` can rebind fresh gradient arrays there)."""
+    for grad, dest in zip(backward(ctx, g), dests):
+        if dest is not None:
+            np.copyto(dest, sum_to_shape(grad, dest.shape, dest.dtype))
+
+
+def _eager(op, b):
+    """Replay an op by calling its own `forward` and `backward` on the buffers, with a
+    node of its class as ctx (one per buffer set): exact by construction, for ops whose
+    numerics a kernel plan would have to repeat step by step (batch norm: its statistics'
+    summation order, fused multiply-adds at the extremes, float64 accumulation)."""
+    if len(op.outs) != 1:
+        raise GraphBreak(f"{op.cls.__name__} with several outputs has no replay plan")
+    cls = op.cls
+    ctx = cls._backward_cls.__new__(cls._backward_cls)
+    ctx.needs_input_grad = op.needs
+    args = [b.val(a) for a in op.args]
+    kwargs = {}
+    for key, value in op.kwargs.items():
+        if isinstance(value, TensorOption):
+            slot = value.slot
+            value = slot.member if slot.kind == "member" else Tensor._wrap(b.val(slot))
+        kwargs[key] = b.val(value)
+    steps = [(_call_forward, (cls.forward, ctx, args, kwargs, b.out(op.outs[0])))]
 
     def backward():
-        g = b.grad(op.outs[0])
-        nx, nw, nb = op.needs
-        steps = []
-        if nx:
-            gxhat = g
-            if w2 is not None:
-                gxhat = b.scratch(x.shape, dt)
-                steps.append((np.multiply, (g, w2, gxhat)))
-            gx = b.dest(op.args[0])
-            if training:
-                prod, m1, m2 = b.scratch(x.shape, dt), b.scratch(stat, dt), b.scratch(stat, dt)
-                steps.append((np.multiply, (gxhat, xhat, prod)))
-                steps += _mean_steps(b, prod, 1.0 / n, m1)
-                steps.append((np.multiply, (xhat, m1, gx)))
-                steps += _mean_steps(b, gxhat, 1.0 / n, m2)
-                steps += [(np.add, (gx, m2, gx)), (np.subtract, (gxhat, gx, gx)),
-                          (np.multiply, (gx, invstd, gx))]
-            else:
-                steps.append((np.multiply, (gxhat, invstd, gx)))
-        if nw:
-            prod = b.scratch(x.shape, dt)
-            steps += [(np.multiply, (g, xhat, prod)),
-                      (np.add.reduce, (prod, (0,), None, b.dest(op.args[1]), False))]
-        if nb:
-            steps.append((np.add.reduce, (g, (0,), None, b.dest(op.args[2]), False)))
-        return steps
+        dests = [b.dest(a) if need else None for a, need in zip(op.args, op.needs)]
+        return [(_call_backward, (cls.backward, ctx, b.grad(op.outs[0]), *dests))]
 
     return steps, backward
 
@@ -285,6 +266,6 @@ PLANS = {
                                                K.bce_with_logits_backward, 2, False),
     L.CrossEntropy: _cross_entropy,
     D.Dropout: _dropout,
-    N.BatchNorm: _batch_norm,
+    N.BatchNorm: _eager,
 }
 """The ops `microtorch.compile` replays (exact classes: a subclass is another node)."""

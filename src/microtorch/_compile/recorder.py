@@ -45,9 +45,20 @@ class Slot:
         self.shape, self.dtype = array.shape, array.dtype
 
 
+class TensorOption:
+    """A keyword option that was a Tensor (BatchNorm's running statistics): its value's
+    Slot, kept apart from array options because the op reads it as a Tensor."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Slot) -> None:
+        self.slot = slot
+
+
 class Op:
     """One recorded op: its Function class, positional arguments (Slots or constants),
-    keyword options (arrays mapped to Slots where they are region values), output Slots and
+    keyword options (arrays mapped to Slots where they are region values, tensors to
+    `TensorOption`s), output Slots and
     which positional arguments needed a gradient."""
 
     __slots__ = ("cls", "args", "kwargs", "outs", "needs")
@@ -128,6 +139,8 @@ class Recorder:
         for key, value in kwargs.items():
             if type(value) is np.ndarray:
                 value = self._array_slot(value, name, key)
+            elif isinstance(value, Tensor):
+                value = TensorOption(self._slot_of(value, name))
             opts[key] = value
         outs = out if type(out) is tuple else (out,)
         out_slots = []

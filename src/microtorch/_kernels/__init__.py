@@ -52,7 +52,7 @@ from microtorch._kernels._softmax import (
 )
 from microtorch._kernels._threads import get_num_threads, openmp_enabled, set_num_threads
 
-_MATMUL = ("gemm", "linear_backward", "linear_forward", "sum_rows")
+_MATMUL = ("gemm", "linear_backward", "linear_forward", "small_f32_overflow", "sum_rows")
 _CONV = ("conv2d_backward", "conv2d_forward")
 
 __all__ = [
@@ -66,8 +66,8 @@ __all__ = [
     "gemm", "get_num_threads", "l1_backward", "l1_forward", "linear_backward", "linear_forward",
     "log_softmax_backward", "log_softmax_forward", "mse_backward", "mse_forward",
     "nll_backward", "nll_forward", "openmp_enabled", "relu_backward", "relu_forward",
-    "set_num_threads", "sigmoid_backward", "sigmoid_forward", "softmax_backward",
-    "softmax_forward", "sum_rows", "tanh_backward", "tanh_forward",
+    "set_num_threads", "sigmoid_backward", "sigmoid_forward", "small_f32_overflow",
+    "softmax_backward", "softmax_forward", "sum_rows", "tanh_backward", "tanh_forward",
 ]
 
 

@@ -44,7 +44,9 @@ cdef extern from *:
        compiled for AVX2 and AVX-512 besides the baseline (MT_MULTIVERSION, _fmath.pxd).
        Forward: the sum of the terms (in double; `omp simd` splits it over vector lanes
        in an order fixed by the build), each term also stored to out unless out is NULL.
-       Backward: d loss / d x times the incoming gradient, g[i] or, when g is NULL, s. */
+       Backward: d loss / d x times the incoming gradient, g[i] or, when g is NULL, the
+       scalar s divided by `div` (n for mean, else 1) in PyTorch's order of operations:
+       MSE scales by its norm 2 / n first, BCE with logits divides last. */
     #define MT_LOSS_SPANS(T, S, SIGMOID, LOG1PEXP)                                   \\
     MT_MULTIVERSION static double mt_mse_sum_##S(const T* x, const T* t, T* out,   \\
                                                  Py_ssize_t n) {                   \\
@@ -85,27 +87,32 @@ cdef extern from *:
         return acc;                                                                \\
     }                                                                              \\
     MT_MULTIVERSION static void mt_mse_grad_##S(const T* x, const T* t,            \\
-                                                const T* g, T s, T* out,           \\
+                                                const T* g, T s, T div, T* out,    \\
                                                 Py_ssize_t n) {                    \\
+        T norm = (T)(2.0 / (double)div);                                           \\
         if (g) {                                                                   \\
             _Pragma("omp simd")                                                    \\
             for (Py_ssize_t i = 0; i < n; i++) out[i] = (T)2 * (x[i] - t[i]) * g[i]; \\
         } else {                                                                   \\
             _Pragma("omp simd")                                                    \\
-            for (Py_ssize_t i = 0; i < n; i++) out[i] = (T)2 * (x[i] - t[i]) * s;  \\
+            for (Py_ssize_t i = 0; i < n; i++) out[i] = norm * (x[i] - t[i]) * s;  \\
         }                                                                          \\
     }                                                                              \\
     MT_MULTIVERSION static void mt_bcel_grad_##S(const T* x, const T* t,           \\
-                                                 const T* g, T s, T* out,          \\
+                                                 const T* g, T s, T div, T* out,   \\
                                                  Py_ssize_t n) {                   \\
         if (g) {                                                                   \\
             _Pragma("omp simd")                                                    \\
             for (Py_ssize_t i = 0; i < n; i++)                                     \\
                 out[i] = (SIGMOID(x[i]) - t[i]) * g[i];                            \\
-        } else {                                                                   \\
+        } else if (div == (T)1) {                                                  \\
             _Pragma("omp simd")                                                    \\
             for (Py_ssize_t i = 0; i < n; i++)                                     \\
                 out[i] = (SIGMOID(x[i]) - t[i]) * s;                               \\
+        } else {                                                                   \\
+            _Pragma("omp simd")                                                    \\
+            for (Py_ssize_t i = 0; i < n; i++)                                     \\
+                out[i] = (SIGMOID(x[i]) - t[i]) * s / div;                         \\
         }                                                                          \\
     }
 
@@ -118,14 +125,14 @@ cdef extern from *:
     double mt_bcel_sum_f(const float* x, const float* t, float* out, Py_ssize_t n) noexcept nogil
     double mt_bcel_sum_d(const double* x, const double* t, double* out,
                          Py_ssize_t n) noexcept nogil
-    void mt_mse_grad_f(const float* x, const float* t, const float* g, float s, float* out,
-                       Py_ssize_t n) noexcept nogil
+    void mt_mse_grad_f(const float* x, const float* t, const float* g, float s, float div,
+                       float* out, Py_ssize_t n) noexcept nogil
     void mt_mse_grad_d(const double* x, const double* t, const double* g, double s,
-                       double* out, Py_ssize_t n) noexcept nogil
-    void mt_bcel_grad_f(const float* x, const float* t, const float* g, float s, float* out,
-                        Py_ssize_t n) noexcept nogil
+                       double div, double* out, Py_ssize_t n) noexcept nogil
+    void mt_bcel_grad_f(const float* x, const float* t, const float* g, float s, float div,
+                        float* out, Py_ssize_t n) noexcept nogil
     void mt_bcel_grad_d(const double* x, const double* t, const double* g, double s,
-                        double* out, Py_ssize_t n) noexcept nogil
+                        double div, double* out, Py_ssize_t n) noexcept nogil
 
 
 cdef inline bint _fused_sum(Loss loss, const floating* x, const floating* t, floating* out,
@@ -148,21 +155,21 @@ cdef inline bint _fused_sum(Loss loss, const floating* x, const floating* t, flo
 
 
 cdef inline bint _fused_grad(Loss loss, const floating* x, const floating* t,
-                             const floating* g, floating s, floating* out,
+                             const floating* g, floating s, floating div, floating* out,
                              Py_ssize_t n) noexcept nogil:
     """The gradient of an unweighted MSE or BCE-with-logits span by its fused loop (True),
     or False for the other losses (the general path)."""
     if loss == MSE:
         if floating is float:
-            mt_mse_grad_f(x, t, g, s, out, n)
+            mt_mse_grad_f(x, t, g, s, div, out, n)
         else:
-            mt_mse_grad_d(x, t, g, s, out, n)
+            mt_mse_grad_d(x, t, g, s, div, out, n)
         return True
     if loss == BCE_LOGITS:
         if floating is float:
-            mt_bcel_grad_f(x, t, g, s, out, n)
+            mt_bcel_grad_f(x, t, g, s, div, out, n)
         else:
-            mt_bcel_grad_d(x, t, g, s, out, n)
+            mt_bcel_grad_d(x, t, g, s, div, out, n)
         return True
     return False
 
@@ -287,6 +294,12 @@ cdef inline void _scale(floating* v, floating c, Py_ssize_t n) noexcept nogil:
         v[i] = v[i] * c
 
 
+cdef inline void _divide(floating* v, floating c, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        v[i] = v[i] / c
+
+
 cdef double _loss_block(Loss loss, const floating* x, const floating* t, const floating* w,
                         const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
     """Sum (in double) of n <= BLOCK weighted losses; each is written to out unless NULL."""
@@ -327,37 +340,40 @@ cdef double _loss_total(Loss loss, const floating* x, const floating* t, const f
     return total
 
 
-cdef void _grad_block(Loss loss, const floating* g, floating scale, const floating* x,
-                      const floating* t, const floating* w, const floating* pw,
-                      floating* out, Py_ssize_t n) noexcept nogil:
-    """out = dloss/dx * incoming * w for n elements: the incoming gradient is g[i]
-    (reduction none) or, when g is NULL, the scalar `scale` (grad / n for mean)."""
-    if w == NULL and pw == NULL and _fused_grad(loss, x, t, g, scale, out, n):
+cdef void _grad_block(Loss loss, const floating* g, floating scale, floating div,
+                      const floating* x, const floating* t, const floating* w,
+                      const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
+    """out = dloss/dx * incoming * w / div for n elements, in PyTorch's order: the incoming
+    gradient is g[i] (reduction none) or, when g is NULL, the scalar `scale`; div is n for
+    mean, else 1."""
+    if w == NULL and pw == NULL and _fused_grad(loss, x, t, g, scale, div, out, n):
         return
     _grads(loss, x, t, pw, out, n)
     if g != NULL:
         _mul(out, g, n)
+    else:
+        _scale(out, scale, n)
     if w != NULL:
         _mul(out, w, n)
-    if g == NULL:
-        _scale(out, scale, n)
+    if div != 1:
+        _divide(out, div, n)
 
 
-cdef void _grad_all(Loss loss, const floating* g, floating scale, const floating* x,
-                    const floating* t, const floating* w, const floating* pw,
-                    floating* out, Py_ssize_t n) noexcept nogil:
+cdef void _grad_all(Loss loss, const floating* g, floating scale, floating div,
+                    const floating* x, const floating* t, const floating* w,
+                    const floating* pw, floating* out, Py_ssize_t n) noexcept nogil:
     """_grad_block over the whole buffer, in blocks; blocks spread over threads when large."""
     cdef Py_ssize_t nblocks = (n + BLOCK - 1) // BLOCK, blk, start
     cdef int threads = num_threads()
     if n < PARALLEL_MIN or threads == 1:
         for blk in range(nblocks):
             start = blk * BLOCK
-            _grad_block(loss, _at(g, start), scale, x + start, t + start, _at(w, start),
-                        _at(pw, start), out + start, min(BLOCK, n - start))
+            _grad_block(loss, _at(g, start), scale, div, x + start, t + start,
+                        _at(w, start), _at(pw, start), out + start, min(BLOCK, n - start))
         return
     for blk in prange(nblocks, num_threads=threads, schedule="static"):
         start = blk * BLOCK
-        _grad_block(loss, _at(g, start), scale, x + start, t + start, _at(w, start),
+        _grad_block(loss, _at(g, start), scale, div, x + start, t + start, _at(w, start),
                     _at(pw, start), out + start, min(BLOCK, n - start))
 
 
@@ -437,13 +453,12 @@ cdef int _pointwise_forward(str kernel, Loss loss, input, target, weight, pos_we
                                    <const double*>v.view[3].buf,
                                    <double*>v.view[4].buf if reduction == REDUCE_NONE else NULL,
                                    n)
-        if reduction != REDUCE_NONE:
-            if reduction == REDUCE_MEAN:
-                total = total / n               # 0 / 0 is NaN, as torch's mean of nothing
-            if kind == MT_F32:
-                (<float*>v.view[4].buf)[0] = <float>total
-            else:
-                (<double*>v.view[4].buf)[0] = total
+        if reduction != REDUCE_NONE:            # torch: sum in the dtype, then / n for mean
+            if kind == MT_F32:                  # (a float32 sum past FLT_MAX is inf)
+                (<float*>v.view[4].buf)[0] = (<float>total / <float>n
+                                              if reduction == REDUCE_MEAN else <float>total)
+            else:                               # 0 / 0 is NaN, as torch's mean of nothing
+                (<double*>v.view[4].buf)[0] = total / n if reduction == REDUCE_MEAN else total
     finally:
         mt_args_release(&v)
     return 0
@@ -454,7 +469,7 @@ cdef int _pointwise_backward(str kernel, Loss loss, grad, input, target, weight,
     cdef mt_args v
     cdef int kind
     cdef Py_ssize_t n
-    cdef double scale = 1
+    cdef double scale = 1, div = 1
     mt_args_init(&v)
     try:
         kind = mt_same(mt_same(mt_take(&v, 0, grad, MT_IN), mt_take(&v, 1, input, MT_IN)),
@@ -472,19 +487,19 @@ cdef int _pointwise_backward(str kernel, Loss loss, grad, input, target, weight,
                                (grad, input, target, weight, pos_weight, out), reduction, 0)
         if n == 0:
             return 0
-        if reduction != REDUCE_NONE:            # one incoming value, times 1/n for mean
+        if reduction != REDUCE_NONE:            # one incoming value, divided by n for mean
             scale = (<float*>v.view[0].buf)[0] if kind == MT_F32 else (<double*>v.view[0].buf)[0]
             if reduction == REDUCE_MEAN:
-                scale = scale / n
+                div = n
         with nogil:
             if kind == MT_F32:
                 _grad_all(loss, <const float*>v.view[0].buf if reduction == REDUCE_NONE else NULL,
-                          <float>scale, <const float*>v.view[1].buf,
+                          <float>scale, <float>div, <const float*>v.view[1].buf,
                           <const float*>v.view[2].buf, <const float*>v.view[3].buf,
                           <const float*>v.view[4].buf, <float*>v.view[5].buf, n)
             else:
                 _grad_all(loss, <const double*>v.view[0].buf if reduction == REDUCE_NONE else NULL,
-                          scale, <const double*>v.view[1].buf,
+                          scale, div, <const double*>v.view[1].buf,
                           <const double*>v.view[2].buf, <const double*>v.view[3].buf,
                           <const double*>v.view[4].buf, <double*>v.view[5].buf, n)
     finally:
@@ -816,17 +831,55 @@ cdef double _weight_sum(const floating* weight, Py_ssize_t C) noexcept nogil:
     return total
 
 
-cdef inline double _reduced(RowSums s, double eps, Py_ssize_t C, int reduction) noexcept nogil:
-    """The mean or sum loss from row sums, combined as torch does."""
-    cdef double nll, smooth
+cdef void _nll_cascade(const floating* log_probs, const int64_t* target,
+                       const floating* weight, long ignore_index, Py_ssize_t N, Py_ssize_t C,
+                       RowSums* sums) noexcept nogil:
+    """Set sums.loss and sums.denom to PyTorch's sums of the NLL terms and of their weights:
+    in the input's dtype, by its cascade (level j + 1 takes level j's sum every 2^p terms,
+    p = max(4, ceil(log2 N) / 2)), so float32 rounds and overflows where PyTorch's does."""
+    cdef floating loss[8]
+    cdef floating wsum[8]
+    cdef floating w_t, total = 0, total_w = 0
+    cdef int64_t cls, mask, power, ceil_log2 = 1
+    cdef Py_ssize_t b, j
+    while (<int64_t>1 << ceil_log2) < N:
+        ceil_log2 += 1
+    power = max(4, ceil_log2 // 2)
+    mask = (<int64_t>1 << power) - 1
+    for j in range(8):
+        loss[j] = 0
+        wsum[j] = 0
+    for b in range(N):
+        cls = target[b]
+        if cls == ignore_index:
+            continue
+        w_t = weight[cls] if weight != NULL else 1
+        loss[0] -= log_probs[b * C + cls] * w_t
+        wsum[0] += w_t
+        for j in range(7):
+            if j * power < 63 and (b & (mask << (j * power))) != 0:
+                break
+            loss[j + 1] += loss[j]
+            wsum[j + 1] += wsum[j]
+            loss[j] = 0
+            wsum[j] = 0
+    for j in range(8):
+        total += loss[j]
+        total_w += wsum[j]
+    sums.loss = total
+    sums.denom = total_w
+
+
+cdef inline floating _reduced(RowSums s, floating eps, Py_ssize_t C,
+                              int reduction) noexcept nogil:
+    """The mean or sum loss from row sums, combined as torch does: in the dtype (a float32
+    sum past FLT_MAX is inf), the mean dividing each sum by the denominator."""
+    cdef floating nll = <floating>s.loss, smooth = <floating>s.smooth
     if reduction == REDUCE_MEAN:
-        nll = s.loss / s.denom              # a mean over no rows is 0 / 0 = NaN
-        smooth = s.smooth / s.denom
-    else:
-        nll = s.loss
-        smooth = s.smooth
+        nll = nll / <floating>s.denom       # a mean over no rows is 0 / 0 = NaN
+        smooth = smooth / <floating>s.denom
     if eps > 0:
-        return (1 - eps) * nll + smooth * (eps / C)
+        return (1 - eps) * nll + smooth * <floating>(<double>eps / C)
     return nll
 
 
@@ -843,7 +896,9 @@ cdef double _ce_forward_typed(const floating* logits, const int64_t* target,
                     log_probs if has_data else NULL,
                     out if reduction == REDUCE_NONE and N > 0 else NULL, N, C)
     if reduction != REDUCE_NONE:
-        out[0] = <floating>_reduced(sums, eps, C, reduction)
+        if has_data:
+            _nll_cascade(log_probs, target, weight, ignore_index, N, C, &sums)
+        out[0] = _reduced(sums, eps, C, reduction)
     return sums.denom
 
 
@@ -1081,24 +1136,22 @@ cdef double _nll_forward_typed(const floating* log_probs, const int64_t* target,
                                int reduction, Py_ssize_t N, Py_ssize_t C) noexcept nogil:
     cdef Py_ssize_t i
     cdef int64_t cls
-    cdef floating w_t, value
+    cdef floating w_t
     cdef RowSums sums
-    sums.loss = 0
     sums.smooth = 0
+    if reduction != REDUCE_NONE:
+        _nll_cascade(log_probs, target, weight, ignore_index, N, C, &sums)
+        out[0] = _reduced(sums, <floating>0, C, reduction)
+        return sums.denom
     sums.denom = 0
     for i in range(N):
         cls = target[i]
         if cls == ignore_index:
-            value = 0
+            out[i] = 0
         else:
             w_t = weight[cls] if weight != NULL else 1
-            value = -w_t * log_probs[i * C + cls]
-            sums.loss += value
+            out[i] = -w_t * log_probs[i * C + cls]
             sums.denom += w_t
-        if reduction == REDUCE_NONE:
-            out[i] = value
-    if reduction != REDUCE_NONE:
-        out[0] = <floating>_reduced(sums, 0, C, reduction)
     return sums.denom
 
 

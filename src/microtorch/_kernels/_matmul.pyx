@@ -10,13 +10,16 @@ Arguments are checked in C (_args.pxd); only a refused call runs the Python
 checks that raise the error naming the kernel and the argument.
 """
 from cython cimport floating
+from libc.float cimport FLT_MAX
 from libc.limits cimport INT_MAX
+from libc.math cimport INFINITY, fabsf
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from microtorch._kernels._args cimport (
     MT_F32, MT_F64, MT_IN, MT_IN_STRIDED, MT_OUT, is_1d, is_1d_or_absent, is_2d, mt_args,
-    mt_args_init, mt_args_release, mt_same, mt_take,
+    mt_args_init, mt_args_release, mt_same, mt_take, mt_take_view, mt_views_init,
+    mt_views_release,
 )
 from microtorch._kernels._blas cimport gemm_rm
 from microtorch._kernels._checks cimport (
@@ -339,3 +342,58 @@ def linear_backward(g, x, weight, gx, gw, gb, double beta_w=0.0, double beta_b=0
                                        beta_w, beta_b)
     finally:
         mt_args_release(&v)
+
+
+# ------------------------------------------------------------ overflow screen
+
+cdef float _max_abs(const char* p, const Py_buffer* v, int d) noexcept nogil:
+    """The largest |element| of the float32 view v from dim d on at p; inf for a NaN."""
+    cdef Py_ssize_t i, n = v.shape[d], step = v.strides[d]
+    cdef float x, m = 0
+    for i in range(n):
+        if d + 1 < v.ndim:
+            x = _max_abs(p + i * step, v, d + 1)
+        else:
+            x = fabsf((<const float*>(p + i * step))[0])
+        if x != x:
+            return INFINITY
+        if x > m:
+            m = x
+    return m
+
+
+cdef Py_ssize_t _size(const Py_buffer* v) noexcept:
+    cdef Py_ssize_t d, n = 1
+    for d in range(v.ndim):
+        n *= v.shape[d]
+    return n
+
+
+def small_f32_overflow(a, b, Py_ssize_t cells=-1):
+    """True when a small float32 product a @ b (1-D or (..., n, k) @ (..., k, p)) may hold a
+    term beyond float32's range or meets a NaN/inf: max|a| * max|b| > FLT_MAX, in double.
+
+    Small means at most 121 output `cells` per matrix (n * p by default) and at most 1024
+    elements in a and b together.  Anything else (another dtype, an empty operand) is
+    False.  One pass over both operands in C, so the common case costs a call.
+    """
+    cdef Py_buffer v[2]
+    cdef Py_ssize_t na, nb
+    cdef double ma, mb
+    mt_views_init(v, 2)
+    try:
+        if mt_take_view(&v[0], a, MT_IN_STRIDED) != MT_F32 or v[0].ndim < 1 \
+                or mt_take_view(&v[1], b, MT_IN_STRIDED) != MT_F32 or v[1].ndim < 1:
+            return False
+        if cells < 0:
+            cells = (v[0].shape[v[0].ndim - 2] if v[0].ndim > 1 else 1) \
+                * (v[1].shape[v[1].ndim - 1] if v[1].ndim > 1 else 1)
+        na, nb = _size(&v[0]), _size(&v[1])
+        if cells > 121 or na == 0 or nb == 0 or na + nb > 1024:
+            return False
+        with nogil:
+            ma = _max_abs(<const char*>v[0].buf, &v[0], 0)
+            mb = _max_abs(<const char*>v[1].buf, &v[1], 0)
+        return not (ma * mb <= FLT_MAX)
+    finally:
+        mt_views_release(v, 2)

@@ -112,8 +112,8 @@ cdef Py_ssize_t _max_plane_backward(const floating* g, const int64_t* idx, float
 
 cdef inline void _avg_window(const Win* w, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t* h0,
                              Py_ssize_t* h1, Py_ssize_t* w0, Py_ssize_t* w1,
-                             double* scale) noexcept nogil:
-    """The clipped window of output (oh, ow) and 1 / its divisor (0 for an empty window)."""
+                             Py_ssize_t* divisor) noexcept nogil:
+    """The clipped window of output (oh, ow) and its divisor (0 for an empty window)."""
     cdef Py_ssize_t hs = oh * w.sh - w.ph, ws = ow * w.sw - w.pw
     cdef Py_ssize_t he = min(hs + w.kH, w.H + w.ph), we = min(ws + w.kW, w.W + w.pw)
     cdef Py_ssize_t area = (he - hs) * (we - ws), count
@@ -121,35 +121,36 @@ cdef inline void _avg_window(const Win* w, Py_ssize_t oh, Py_ssize_t ow, Py_ssiz
     h1[0], w1[0] = min(he, w.H), min(we, w.W)
     count = (h1[0] - h0[0]) * (w1[0] - w0[0])
     if h0[0] >= h1[0] or w0[0] >= w1[0]:
-        scale[0] = 0
+        divisor[0] = 0
     elif w.divisor:
-        scale[0] = 1.0 / w.divisor
+        divisor[0] = w.divisor
     else:
-        scale[0] = 1.0 / (area if w.include_pad else count)
+        divisor[0] = area if w.include_pad else count
 
 
 cdef void _avg_plane(const floating* x, floating* y, const Win* w) noexcept nogil:
-    cdef Py_ssize_t oh, ow, ih, iw, h0, h1, w0, w1
-    cdef double s, scale
+    """Window sums accumulated in the input's dtype, then divided (as PyTorch: a float32
+    sum may overflow to inf)."""
+    cdef Py_ssize_t oh, ow, ih, iw, h0, h1, w0, w1, divisor
+    cdef floating s
     for oh in range(w.OH):
         for ow in range(w.OW):
-            _avg_window(w, oh, ow, &h0, &h1, &w0, &w1, &scale)
+            _avg_window(w, oh, ow, &h0, &h1, &w0, &w1, &divisor)
             s = 0
             for ih in range(h0, h1):
                 for iw in range(w0, w1):
                     s += x[ih * w.W + iw]
-            y[oh * w.OW + ow] = <floating>(s * scale)
+            y[oh * w.OW + ow] = s / divisor if divisor else 0
 
 
 cdef void _avg_plane_backward(const floating* g, floating* gx, const Win* w) noexcept nogil:
-    cdef Py_ssize_t oh, ow, ih, iw, h0, h1, w0, w1
-    cdef double scale
+    cdef Py_ssize_t oh, ow, ih, iw, h0, h1, w0, w1, divisor
     cdef floating share
     memset(gx, 0, w.H * w.W * sizeof(floating))
     for oh in range(w.OH):
         for ow in range(w.OW):
-            _avg_window(w, oh, ow, &h0, &h1, &w0, &w1, &scale)
-            share = <floating>(g[oh * w.OW + ow] * scale)
+            _avg_window(w, oh, ow, &h0, &h1, &w0, &w1, &divisor)
+            share = g[oh * w.OW + ow] / divisor if divisor else 0
             for ih in range(h0, h1):
                 for iw in range(w0, w1):
                     gx[ih * w.W + iw] += share
@@ -167,7 +168,8 @@ cdef void _adaptive_plane(const floating* x, floating* y, const Win* w,
     """Forward: y = window means of x.  Backward (x is the gradient of y, y of the input):
     spread each gradient evenly over its window."""
     cdef Py_ssize_t oh, ow, ih, iw, h0, h1, w0, w1
-    cdef double s, scale
+    cdef double scale
+    cdef floating s
     if backward:
         memset(y, 0, w.H * w.W * sizeof(floating))
     for oh in range(w.OH):
@@ -184,7 +186,7 @@ cdef void _adaptive_plane(const floating* x, floating* y, const Win* w,
                 for ih in range(h0, h1):
                     for iw in range(w0, w1):
                         s += x[ih * w.W + iw]
-                y[oh * w.OW + ow] = <floating>(s * scale)
+                y[oh * w.OW + ow] = s / (h1 - h0) / (w1 - w0)
 
 
 # ------------------------------------------------------------------- entries

@@ -42,13 +42,16 @@ def run_backward(roots: list, root_grads: list[np.ndarray], retain_graph: bool,
     Without `capture`, leaves' `.grad` are accumulated (by their AccumulateGrad nodes, the
     only writers of `.grad`). With `capture` (a dict whose keys are nodes), the total
     gradient arriving at each of those nodes is stored there instead and no `.grad` is
-    touched (this is `autograd.grad`).
+    touched (this is `autograd.grad`), and, as in PyTorch, only the nodes on a path to one
+    of them run.
     """
     grads: dict = {}
     heap: list = []
     direct: set = set()
+    needed = None if capture is None else _on_paths(roots, capture)
     for (node, nr), g in zip(roots, root_grads):
-        _deliver(grads, heap, node, nr, g)
+        if needed is None or node in needed:
+            _deliver(grads, heap, node, nr, g)
     detect = anomaly_mode._enabled
     while heap:
         node = heappop(heap)[1]
@@ -74,7 +77,7 @@ def run_backward(roots: list, root_grads: list[np.ndarray], retain_graph: bool,
         for i, (nxt, nr) in enumerate(node.next_functions):
             g = outs[i]
             outs[i] = None              # so that `g` is this array's only holder here
-            if nxt is None or g is None:
+            if nxt is None or g is None or needed is not None and nxt not in needed:
                 continue
             if nxt._n_outputs != 1:
                 if not nxt._n_outputs:      # a PassThrough node: `g` is already its input's
@@ -104,6 +107,28 @@ def run_backward(roots: list, root_grads: list[np.ndarray], retain_graph: bool,
 
 _OWNED_REFS = 2
 """getrefcount of an array held by one local variable only (the call adds one)."""
+
+def _on_paths(roots: list, targets) -> set:
+    """The nodes from which one of `targets` can be reached (roots' edges downwards)."""
+    order, seen = [], set()
+    stack = [(node, False) for node, _ in roots if node is not None]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((nxt, False) for nxt, _ in node.next_functions
+                     if nxt is not None and nxt not in seen)
+    needed = set()
+    for node in order:                      # every node after the nodes it points to
+        if node in targets or any(nxt in needed for nxt, _ in node.next_functions):
+            needed.add(node)
+    return needed
+
 
 def _has_no_grad(acc: AccumulateGrad) -> bool:
     leaf = acc.variable

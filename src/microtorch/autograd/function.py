@@ -30,11 +30,12 @@ are options. A user `Function` has one edge per Tensor argument, as in PyTorch.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 
 from .._broadcast import broadcast_error
-from . import anomaly_mode
+from . import anomaly_mode, views
 from .grad_mode import no_grad, state
 from .node import _FREED, Node, grad_accumulator, sequence
 
@@ -84,6 +85,7 @@ class BackwardFunction(FunctionCtx, Node):
     """
 
     _forward_cls = None
+    _grad_edges_only = False
     _saved = ()
     _versions = ()
     _pre_hooks = None
@@ -189,12 +191,15 @@ class Function:
     node_name: str | None = None
     _array_io = False
     _backward_cls = BackwardFunction
+    _grad_edges_only = False
+    """True for PyTorch's `NotImplemented` nodes: edges only for the inputs that require grad."""
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
         if cls._array_io:
-            body = {"_forward_cls": cls, "backward": _plain(cls, "backward")}
+            body = {"_forward_cls": cls, "backward": _plain(cls, "backward"),
+                    "_grad_edges_only": cls._grad_edges_only}
             cls._backward_cls = type(name, (BackwardFunction,), body)
         else:
             cls._backward_cls = type(name, (_UserBackward,), {"_forward_cls": cls})
@@ -235,23 +240,26 @@ class Function:
             for a in args:
                 if isinstance(a, Tensor):
                     values.append(a._data)
-                    if enabled and a._requires_grad:
+                    if enabled and (a._requires_grad or a._base is not None
+                                    and a._base._requires_grad):
                         requires = True
                 else:
                     values.append(a)
-            node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad
-                                           for a in args]) if requires else (False,) * len(args)
+            node.needs_input_grad = tuple([
+                isinstance(a, Tensor) and (a._requires_grad or a._base is not None
+                                           and a._base._requires_grad)
+                for a in args]) if requires else (False,) * len(args)
             try:
                 result = cls.forward(node, *values, **kwargs)
             except ValueError as err:
                 raise _broadcast_error(err, values) from None
             if type(result) is np.ndarray and node._dirty is None:
-                return _finish_array(node, args, values, result, requires)
+                return _finish_array(node, args, values, result, requires, kwargs)
             edges = _edges(args) if requires else None
         else:
             if state.enabled:
                 for a in args:
-                    if isinstance(a, Tensor) and a._requires_grad:
+                    if isinstance(a, Tensor) and a.requires_grad:
                         requires = True
             edges = _edges(args) if requires else None
             node.needs_input_grad = tuple([e is not None and e[0] is not None for e in edges]) \
@@ -267,8 +275,8 @@ class Function:
                 else:
                     result = cls.forward(node, *args, **kwargs)
         if type(result) is tuple:
-            return tuple(_finish(cls, node, args, result, requires, edges))
-        return _finish(cls, node, args, (result,), requires, edges)[0]
+            return tuple(_finish(cls, node, args, result, requires, edges, kwargs, True))
+        return _finish(cls, node, args, (result,), requires, edges, kwargs)[0]
 
 
 def _broadcast_error(err: ValueError, values: list) -> Exception:
@@ -283,15 +291,28 @@ def _edges(args) -> list:
     """One edge per argument: the node its gradient goes to, or `(None, 0)`."""
     edges = []
     for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            fn = a.grad_fn
-            edges.append((grad_accumulator(a), 0) if fn is None else (fn, a._output_nr))
-        else:
-            edges.append(_NO_EDGE)
+        if isinstance(a, Tensor):
+            if a._base is not None:
+                edges.append(_view_edge(a))
+                continue
+            if a._requires_grad:
+                fn = a._grad_fn
+                edges.append((grad_accumulator(a), 0) if fn is None else (fn, a._output_nr))
+                continue
+        edges.append(_NO_EDGE)
     return edges
 
 
-def _finish_array(node, args, values, result: np.ndarray, requires: bool):
+def _view_edge(a) -> tuple:
+    """A view's edge: its (possibly regenerated) node; none for a view that only inherits
+    requires_grad from its base (made under no_grad), as in PyTorch."""
+    fn = a.grad_fn
+    if fn is not None:
+        return (fn, a._output_nr)
+    return (grad_accumulator(a), 0) if a._requires_grad else _NO_EDGE
+
+
+def _finish_array(node, args, values, result: np.ndarray, requires: bool, options: dict):
     """`_finish` for the common case: one array output, nothing changed in place."""
     base = result.base
     for v in values:
@@ -302,35 +323,43 @@ def _finish_array(node, args, values, result: np.ndarray, requires: bool):
     else:
         out = Tensor._wrap(result)
     if requires and result.dtype.kind == "f" and node._non_differentiable is None:
-        node.next_functions = tuple(_edges(args))
+        node.next_functions = tuple(_edges(args)) if not node._grad_edges_only else \
+            tuple([e for e in _edges(args) if e[0] is not None])
         node._seq = next(sequence)
         node._shape = result.shape
         node._dtype = result.dtype
-        out.grad_fn = node
+        out._grad_fn = node
         out._requires_grad = True
         if node._saved:
-            node._versions = _guard_arrays(node._saved, args, (out,), values)
+            node._versions = _guard_arrays(node._saved, args, (out,), values, None, options)
         if anomaly_mode._enabled:
             anomaly_mode.check_forward(node, [out], args)
     return out
 
 
-def _finish(cls, node, args, results, requires, edges) -> list:
-    """Wrap forward's results as Tensors and, when recording, attach them to the node."""
+def _finish(cls, node, args, results, requires, edges, options: dict,
+            several: bool = False) -> list:
+    """Wrap forward's results as Tensors and, when recording, attach them to the node.
+
+    `several`: forward returned a tuple; views among its results are then the outputs of
+    a multi-view op (unbind, split), which must not be changed in place while recording."""
     dirty = node._dirty
     non_diff = node._non_differentiable
     array_io = cls._array_io
-    if dirty is not None:
-        _check_dirty(args, dirty, requires, array_io)
+    before = _check_dirty(args, dirty, requires, array_io) if dirty is not None else None
     outs = []
     for r in results:
         if array_io:
             r = _wrap_output(r, args, dirty)
         elif isinstance(r, Tensor):
             r = _user_output(r, args, dirty)
+        if several and isinstance(r, Tensor) and r._base is not None \
+                and not (dirty is not None and _member(r, r._data, dirty)):
+            r._creation = views.MULTI_OUTPUT if state.enabled else views.NO_GRAD
         outs.append(r)
     if requires:
-        node.next_functions = tuple(edges)
+        node.next_functions = tuple(edges) if not node._grad_edges_only else \
+            tuple([e for e in edges if e[0] is not None])
         node._seq = next(sequence)
         differentiable = False
         meta = []
@@ -343,36 +372,53 @@ def _finish(cls, node, args, results, requires, edges) -> list:
             if data.dtype.kind != "f" or (non_diff is not None and _member(o, data, non_diff)):
                 continue
             differentiable = True
-            o.grad_fn = node
+            if o._base is not None and dirty is not None and _member(o, data, dirty):
+                views.rebase(o, node, _edge_slot(cls, node, args, o))
+                continue
+            o._grad_fn = node
             o._requires_grad = True
             o._output_nr = nr
+            if o._base is not None:
+                o._attr_version = o._version[0]
         node._shape, node._dtype = meta[0]
         if len(outs) > 1:
             node._n_outputs = len(outs)
             node._out_meta = meta
         if differentiable:
             if node._saved:
-                node._versions = _guard_saved(node, args, outs, array_io)
+                node._versions = _guard_saved(node, args, outs, array_io, before, options)
             if anomaly_mode._enabled:
                 anomaly_mode.check_forward(node, outs, args)
     return outs
+
+
+def _edge_slot(cls, node, args, t) -> int:
+    """The index in the node's edges of input `t` (a user Function has edges for its Tensor
+    arguments only)."""
+    k = next(i for i, a in enumerate(args) if a is t)
+    return k if cls._array_io else node._tensor_positions.index(k)
 
 
 def _member(t: Tensor, data: np.ndarray, group) -> bool:
     return any(g is t or g is data for g in group)
 
 
-def _check_dirty(args, dirty, requires, array_io) -> None:
-    """Bump the version of inputs an array-mode forward changed in place (a user forward's
-    own in-place Tensor ops already did), and refuse in-place changes of leaves that
-    require grad."""
+def _check_dirty(args, dirty, requires, array_io) -> dict:
+    """Refuse in-place changes that cannot be recorded (PyTorch's checks, also made by the
+    public entries before any data is written), then bump the version of inputs an
+    array-mode forward changed in place (a user forward's own in-place Tensor ops already
+    did). Returns each bumped counter's version before the op, by id."""
+    before = {}
+    seen = []
     for a in args:
-        if isinstance(a, Tensor) and _member(a, a._data, dirty):
+        if isinstance(a, Tensor) and _member(a, a._data, dirty) and not _member(a, a, seen):
+            seen.append(a)
+            views.check_inplace_target(a, requires)
             if array_io:
-                a._version[0] += 1
-            if requires and a.grad_fn is None and a._requires_grad:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
+                box = a._version
+                before.setdefault(id(box), box[0])
+                box[0] += 1
+    return before
 
 
 def _wrap_output(r, args, dirty):
@@ -404,29 +450,53 @@ def _user_output(r: Tensor, args, dirty) -> Tensor:
     return r
 
 
-def _guard_arrays(saved: tuple, args, outs, values=None) -> tuple:
-    """Version guards for saved arrays that are an output's or an input's array."""
+def _guard_arrays(saved: tuple, args, outs, values=None, before=None, options=None) -> tuple:
+    """Version guards `(counter, version, index in saved, owner)` for saved arrays that are
+    an input's or an output's array. An input is guarded at its version before the op (so
+    an in-place op that saves an operand it then changes fails in backward, as in
+    PyTorch), an output at its version after; the owner (an output's index, or a weak
+    reference to the input) names the tensor in the error. Inputs after the first are
+    matched first: an in-place op's first input is also its output. A Tensor passed as a
+    keyword option (where's condition: no graph edge) is guarded like an input."""
     if values is None:
         values = [a._data if isinstance(a, Tensor) else a for a in args]
     versions = []
-    for s in saved:
-        for t in outs:
-            if isinstance(t, Tensor) and t._data is s:
-                versions.append((t._version, t._version[0]))
+    n = len(values)
+    for k, s in enumerate(saved):
+        if s is None:
+            continue
+        for i in range(1, n):
+            if values[i] is s and isinstance(args[i], Tensor):
+                versions.append(_input_guard(args[i], k, before))
                 break
         else:
-            for i, v in enumerate(values):
-                if v is s and isinstance(args[i], Tensor):
-                    box = args[i]._version
-                    versions.append((box, box[0]))
+            for j, t in enumerate(outs):
+                if isinstance(t, Tensor) and t._data is s:
+                    versions.append((t._version, t._version[0], k, j))
                     break
+            else:
+                if n and values[0] is s and isinstance(args[0], Tensor):
+                    versions.append(_input_guard(args[0], k, before))
+                elif options:
+                    for o in options.values():
+                        if isinstance(o, Tensor) and o._data is s:
+                            versions.append(_input_guard(o, k, before))
+                            break
     return tuple(versions)
 
 
-def _guard_saved(node, args, outs, array_io) -> tuple:
+def _input_guard(a, k: int, before) -> tuple:
+    """A saved input's guard; the owner is the tensor itself for a view (often a temporary,
+    whose regenerated grad_fn the error names), else a weak reference."""
+    box = a._version
+    version = box[0] if before is None else before.get(id(box), box[0])
+    return (box, version, k, a if a._base is not None else weakref.ref(a))
+
+
+def _guard_saved(node, args, outs, array_io, before=None, options=None) -> tuple:
     """Version guards for saved inputs and outputs; outputs are stored unwrapped (no cycle)."""
     if array_io:
-        return _guard_arrays(node._saved, args, outs)
+        return _guard_arrays(node._saved, args, outs, None, before, options)
     versions = []
     saved = list(node._saved)
     for k, s in enumerate(saved):
@@ -435,11 +505,11 @@ def _guard_saved(node, args, outs, array_io) -> tuple:
         if not isinstance(s, Tensor):
             raise TypeError("save_for_backward can only save variables, but argument "
                             f"{k} is of type {type(s).__name__}")
-        versions.append((s._version, s._version[0]))
-        if any(s is o for o in outs):
+        j = next((j for j, o in enumerate(outs) if s is o), None)
+        versions.append((s._version, s._version[0], k, j))
+        if j is not None:
             saved[k] = (s._data, s._version, s._requires_grad)
-    if not array_io:
-        node._saved = tuple(saved)
+    node._saved = tuple(saved)
     return tuple(versions)
 
 

@@ -13,10 +13,12 @@ fields therefore start with an underscore.
 from __future__ import annotations
 
 import itertools
+import re
 import weakref
 
 import numpy as np
 
+from .. import _dtype
 from ..utils.hooks import RemovableHandle
 
 _FREED = (
@@ -54,14 +56,30 @@ class Node:
 
     def check_versions(self) -> None:
         """Raise if a saved value was modified in place since it was saved."""
-        for box, v in self._versions:
+        for box, v, k, owner in self._versions:
             if box[0] != v:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: the output of or an input to {self.name()} is at "
-                    f"version {box[0]}; expected version {v} instead. Hint: avoid in-place "
-                    "operations on tensors that backward needs, or clone() them first."
-                )
+                raise RuntimeError(self._version_error(box[0], v, k, owner))
+
+    def _version_error(self, now: int, expected: int, k: int, owner) -> str:
+        """PyTorch's message: the saved tensor's type and shape, the node that made it (an
+        output of this node, or the current grad_fn of a saved input), the versions."""
+        s = self._saved[k]
+        data = s if isinstance(s, np.ndarray) else s[0] if isinstance(s, tuple) else s._data
+        kind = ("CPUBoolType" if data.dtype == np.bool_
+                else f"torch.{_dtype.scalar_name(data.dtype)}Tensor")
+        made = ""
+        if isinstance(owner, int):
+            made = f", which is output {owner} of {_label(self.name())},"
+        else:
+            t = s if owner is None else owner if hasattr(owner, "_data") else owner()
+            fn = None if t is None else t.grad_fn
+            if fn is not None:
+                made = f", which is output {t._output_nr} of {_label(fn.name())},"
+        return ("one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{kind} {list(data.shape)}]{made} is at version {now}; "
+                f"expected version {expected} instead. Hint: enable anomaly detection to find "
+                "the operation that failed to compute its gradient, with "
+                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
     def release(self) -> None:
         """Free the saved values; a second backward through this node then raises.
@@ -132,6 +150,11 @@ class AccumulateGrad(Node):
             else:
                 np.add(buf, grad, out=buf)
         return ()
+
+
+def _label(name: str) -> str:
+    """A node's name as PyTorch's messages print it ('MulBackward0' -> 'Mul')."""
+    return re.sub(r"Backward\d*$", "", name)
 
 
 def _wrap(data: np.ndarray):

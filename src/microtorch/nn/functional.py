@@ -164,19 +164,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-05) -> Tensor:
     """Normalize each channel (dim 1) by batch statistics (training) or running ones."""
-    if input.dim() < 2:
-        raise ValueError(f"Expected 2D or more input (got {input.dim()}D input)")
-    channels = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.numel() != channels:
-            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
     if training:
-        if input.numel() // max(channels, 1) <= 1:
+        size = input.shape
+        per_channel = size[0]
+        for d in size[2:]:
+            per_channel *= d
+        if per_channel == 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape}")
-    elif running_mean is None or running_var is None:
-        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+                             f"size {size}")
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    elif eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     return _norm.batch_norm(input, running_mean, running_var, weight, bias, training,
                             momentum, eps)
 
@@ -283,11 +282,10 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
 
 def _check_weight_broadcast(weight: Tensor, shape: Size) -> None:
-    """BCE's weight must broadcast to the input's shape (PyTorch expands it)."""
+    """BCE's weight must broadcast with the target's shape (PyTorch expands it to both)."""
     wshape, shape = tuple(weight.shape), tuple(shape)
-    for i in range(1, len(wshape) + 1):
-        n = shape[-i] if i <= len(shape) else None
-        if wshape[-i] != 1 and wshape[-i] != n:
+    for i in range(1, min(len(wshape), len(shape)) + 1):
+        if wshape[-i] != 1 and shape[-i] != 1 and wshape[-i] != shape[-i]:
             raise RuntimeError(
                 f"Attempting to broadcast a dimension of length {wshape[-i]} at {-i}! "
                 f"Mismatching argument at index 1 had {weight.shape}; but expected shape "
@@ -306,9 +304,6 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         )
     if weight is not None:
         _check_weight_broadcast(weight, input.shape)
-    t = target._data
-    if t.size and t.dtype.kind == "f" and not ((t >= 0) & (t <= 1)).all():
-        raise RuntimeError("all elements of target should be between 0 and 1")
     return _loss.binary_cross_entropy(input, target, weight, code)
 
 
@@ -322,12 +317,6 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
-    for w in (weight, pos_weight):
-        if w is not None:
-            shape = _check_broadcast(tuple(input.shape), tuple(w.shape))
-            if shape != tuple(input.shape):
-                raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the "
-                                   f"broadcast shape {list(shape)}")
     return _loss.binary_cross_entropy_with_logits(input, target, weight, pos_weight, code)
 
 
@@ -360,6 +349,10 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None,
         expected = [input.shape[0]] + list(input.shape[2:])
         if list(target.shape) != expected:
             raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+        if xd != 4 and input.numel() == 0 and target.numel() > 0:   # PyTorch's 4-d views
+            n, c = input.shape[0], input.shape[1]
+            raise RuntimeError(f"size mismatch (got input: [{n}, {c}, 0, 0] , target: "
+                               f"[{n}, 1, {target.numel() // n}]")
     elif xd == 2 and td == 0:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     classes = input.shape[0 if xd == 1 else 1]
@@ -382,6 +375,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if target._data.dtype.kind != "f":
             raise RuntimeError("Expected floating point type for target with class "
                                f"probabilities, got {_dtype.scalar_name(target._data.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         classes = input.shape[0 if input.dim() == 1 else 1]
         if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
             raise RuntimeError(
@@ -430,11 +425,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _warn_target_size(input, target)
     code = _reduction(reduction, size_average, reduce)
-    if beta == 0:                               # PyTorch's graph: |input - target|, reduced
-        loss = (input - target).abs()
-        if code == _loss.NONE:
-            return loss
-        return loss.sum() if code == _loss.SUM else loss.mean()
+    if beta == 0:                               # PyTorch calls l1_loss
+        return _loss.l1_loss(input, target, code)
     return _smooth.smooth_l1_loss(input, target, code, beta)
 
 

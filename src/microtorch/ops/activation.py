@@ -205,6 +205,17 @@ def _require_dim(dim, op: str) -> None:
                         "2.x, where the implicit dim choice is deprecated)")
 
 
+def _non_float(input: Tensor, dim, op: str) -> Tensor:
+    """softmax/log_softmax of an integer or bool tensor, as PyTorch: checks the dim, returns
+    an empty tensor unchanged in its dtype, and has no kernel for a non-empty one."""
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    if x.size == 0:
+        return Tensor._wrap(x.copy())
+    kernel = f"{op}_lastdim_kernel_impl" if d == max(x.ndim, 1) - 1 else f"{op}_kernel_impl"
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{_dtype.scalar_name(x.dtype)}\'')
+
+
 def softmax(input: Tensor, dim: int | None = None, dtype=None, *,
             out: Tensor | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim` (max-shifted, so large inputs do not overflow)."""
@@ -213,6 +224,8 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None, *,
     _require_dim(dim, "softmax")
     if dtype is not None:            # PyTorch's graph: a ToCopyBackward0 first
         input = to_dtype(input, dtype)
+    if input._data.dtype.kind != "f":
+        return _non_float(input, dim, "softmax")
     return Softmax.apply(input, dim=dim)
 
 
@@ -224,6 +237,8 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None, *,
     _require_dim(dim, "log_softmax")
     if dtype is not None:
         input = to_dtype(input, dtype)
+    if input._data.dtype.kind != "f":
+        return _non_float(input, dim, "log_softmax")
     return LogSoftmax.apply(input, dim=dim)
 
 
@@ -250,8 +265,7 @@ class Logsumexp(ArrayFunction):
             g = np.expand_dims(g, ctx.dims)
             out = np.expand_dims(out, ctx.dims)
         with np.errstate(invalid="ignore"):
-            w = np.exp(x - out)
-        return (g * np.where(np.isnan(w) & np.isinf(out), 0, w),)
+            return (g * np.exp(x - out),)          # NaN at inf results, as PyTorch
 
 
 def logsumexp(input: Tensor, dim, keepdim: bool = False, *,

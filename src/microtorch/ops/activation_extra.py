@@ -80,7 +80,11 @@ class Gelu(ArrayFunction):
         ctx.save_for_backward(x)
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(TANH_BETA * (x + TANH_KAPPA * x * x * x)))
-        return x * 0.5 * (1 + erf_array(x * SQRT1_2))
+        with np.errstate(invalid="ignore"):
+            out = x * 0.5 * (1 + erf_array(x * SQRT1_2))
+        if x.dtype == np.float32 and x.size > 1 and x.flags.c_contiguous:
+            np.putmask(out, x == np.inf, np.nan)      # PyTorch's vectorized kernel: NaN
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -140,8 +144,7 @@ class Elu(ArrayFunction):
     def forward(ctx, x, alpha=1.0):
         ctx.alpha = alpha
         ctx.save_for_backward(x)
-        with np.errstate(over="ignore"):
-            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+        return np.where(x > 0, x, alpha * np.expm1(np.where(x > 0, 0, x)))
 
     @staticmethod
     def backward(ctx, g):
@@ -157,7 +160,7 @@ class EluInplace(ArrayFunction):
     @staticmethod
     def forward(ctx, x, alpha=1.0):
         ctx.alpha = alpha
-        out = _into(ctx, x, np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))))
+        out = _into(ctx, x, np.where(x > 0, x, alpha * np.expm1(np.where(x > 0, 0, x))))
         ctx.save_for_backward(out)
         return out
 

@@ -14,12 +14,16 @@ from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
 from . import inplace as _inplace
 from ._operands import (
+    check_alpha,
+    check_broadcast,
     check_int_divisor,
     operand,
     promote_arrays,
+    promoted,
     refuse_bool,
     refuse_bool_sub,
     require_tensor,
+    scaled,
 )
 from ._out import write_out
 from .inplace import check_inplace, inplace_operand
@@ -33,7 +37,7 @@ class Add(ArrayFunction):
     def forward(ctx, x, y, alpha=1):
         x, y = promote_arrays(x, y)
         ctx.alpha = alpha
-        return np.add(x, y if alpha == 1 else alpha * y)
+        return np.add(x, y if alpha == 1 else scaled(y, alpha, x.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -48,7 +52,9 @@ class Sub(ArrayFunction):
         refuse_bool_sub(x, y)
         x, y = promote_arrays(x, y)
         ctx.alpha = alpha
-        return np.subtract(x, y if alpha == 1 else alpha * y)
+        if alpha == 1:
+            return np.subtract(x, y)
+        return np.add(x, scaled(y, -alpha, x.dtype))      # PyTorch adds -alpha * y
 
     @staticmethod
     def backward(ctx, g):
@@ -65,7 +71,7 @@ class Rsub(ArrayFunction):
         refuse_bool_sub(x, number)
         x, number = promote_arrays(x, number)
         ctx.alpha = alpha
-        return np.asarray(number - x if alpha == 1 else number - alpha * x)
+        return np.asarray(number - x if alpha == 1 else number + (-alpha) * x)
 
     @staticmethod
     def backward(ctx, g):
@@ -77,15 +83,19 @@ class Mul(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y):
-        x, y = promote_arrays(x, y)
-        ctx.save_for_backward(x, y)
-        return np.multiply(x, y)
+        ctx.save_for_backward(x, y)         # as given, so guarded by their version counters
+        return np.multiply(*promote_arrays(x, y))
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return (g * y if ctx.needs_input_grad[0] else None,
-                g * x if ctx.needs_input_grad[1] else None)
+        return (g * _in_dtype(y, g) if ctx.needs_input_grad[0] else None,
+                g * _in_dtype(x, g) if ctx.needs_input_grad[1] else None)
+
+
+def _in_dtype(a, g: np.ndarray):
+    """A saved operand in the gradient's dtype (the promoted one), as the forward computed."""
+    return a.astype(g.dtype) if type(a) is np.ndarray and a.dtype != g.dtype else a
 
 
 def _true_div_arrays(x, y):
@@ -108,8 +118,27 @@ class Div(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        gx = g / y
-        return gx, (-gx * x / y if ctx.needs_input_grad[1] else None)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # PyTorch's order
+            return g / y, (-g * ((x / y) / y) if ctx.needs_input_grad[1] else None)
+
+
+class DivMode(Div):
+    """x / y called with an explicit `rounding_mode=None`: true division, recorded under
+    the node of the rounding overload."""
+
+    node_name = "DivBackward2"
+
+
+def _rounded_quotient(a: np.ndarray, y, rounding_mode: str) -> np.ndarray:
+    """a / y rounded down or toward zero, as PyTorch computes it (floats: Python's `//`, so
+    inf // 1 is NaN; integers exactly)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if rounding_mode == "floor":
+            return np.asarray(np.floor_divide(a, y))
+        if a.dtype.kind == "f":
+            return np.asarray(np.trunc(np.true_divide(a, y)))
+        q = np.floor_divide(a, y)
+        return np.asarray(q + ((q < 0) & (q * y != a)))
 
 
 class DivRounding(ArrayFunction):
@@ -120,16 +149,18 @@ class DivRounding(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, rounding_mode, inplace=False):
+        need = ctx.needs_input_grad       # PyTorch saves (and guards) both operands anyway
+        ctx.save_for_backward(x.copy() if inplace and need[1] else x if need[1] else None,
+                              y if need[0] and isinstance(y, np.ndarray) else None)
         a, y = promote_arrays(x, y)
+        check_broadcast(a, y)
         refuse_bool(a, f"div_{rounding_mode}_cpu")
         check_int_divisor(a, y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.true_divide(a, y)
-        q = np.trunc(q) if rounding_mode == "trunc" else np.floor(q)
-        return _into(ctx, x, np.asarray(q).astype(a.dtype), inplace)
+        return _into(ctx, x, _rounded_quotient(a, y, rounding_mode).astype(a.dtype), inplace)
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors             # raises if an operand was modified in place
         return tuple(np.zeros_like(g) if need else None for need in ctx.needs_input_grad)
 
 
@@ -151,9 +182,20 @@ def _into(ctx, target: np.ndarray, out: np.ndarray, inplace: bool) -> np.ndarray
 def _remainder_operands(x, y):
     """x and y promoted for remainder, with PyTorch's bool and integer-zero checks."""
     x, y = promote_arrays(x, y)
+    check_broadcast(x, y)
     refuse_bool(x, "remainder_cpu")
     check_int_divisor(x, y)
     return x, y
+
+
+def _remainder_array(a: np.ndarray, y) -> np.ndarray:
+    """a % y with the sign of y, as PyTorch computes it: a zero result keeps a's sign
+    (-1.0 % 1.0 is -0.0; numpy gives 0.0)."""
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.remainder(a, y))
+    if out.dtype.kind == "f":
+        out = np.where(out == 0, np.copysign(np.zeros((), out.dtype), a), out)
+    return out
 
 
 class Remainder(ArrayFunction):
@@ -163,14 +205,18 @@ class Remainder(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, inplace=False):
-        a, y = _remainder_operands(_source(x, inplace), y)
-        ctx.save_for_backward(a, y)
-        return _into(ctx, x, np.asarray(np.remainder(a, y)), inplace)
+        a, y = _remainder_operands(_source(x, inplace) if ctx.needs_input_grad[1] else x, y)
+        if ctx.needs_input_grad[1]:         # saved only for y's gradient, as in PyTorch
+            ctx.save_for_backward(a, y)
+        return _into(ctx, x, _remainder_array(a, y), inplace)
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None
         x, y = ctx.saved_tensors
-        return g, (-g * np.floor(x / y) if ctx.needs_input_grad[1] else None)
+        with np.errstate(all="ignore"):                      # Python's x // y: inf // 1 is NaN
+            return g, -g * np.floor_divide(x, y)
 
 
 class RemainderScalar(ArrayFunction):
@@ -181,7 +227,7 @@ class RemainderScalar(ArrayFunction):
     @staticmethod
     def forward(ctx, x, other, inplace=False):
         a, other = _remainder_operands(x, other)
-        return _into(ctx, x, np.asarray(np.remainder(a, other)), inplace)
+        return _into(ctx, x, _remainder_array(a, other), inplace)
 
     @staticmethod
     def backward(ctx, g):
@@ -228,9 +274,9 @@ class PowScalar(ArrayFunction):
         e = ctx.exponent
         if e == 0:
             return (np.zeros_like(g),)
-        if e == 2:
-            return (g * 2 * x,)
-        return (g * e * x ** (e - 1),)
+        if e == 2:                          # PyTorch's order: g * (e * x ** (e - 1))
+            return (g * (2 * x),)
+        return (g * (e * x ** (e - 1)),)
 
 
 def _int_power(a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -242,32 +288,47 @@ def _int_power(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(np.where(y < 0, neg, pos)).astype(pos.dtype)
 
 
+def _float_power(a: np.ndarray, y) -> np.ndarray:
+    """a ** y as C's pow computes it, like PyTorch for a tensor exponent: numpy takes a
+    square root for a broadcast exponent 0.5, which differs at -inf and -0."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.asarray(np.power(a, y))
+    half = (y == 0.5) & ((a == 0) | (a == -np.inf))
+    if np.any(half):
+        out = np.where(half, np.abs(a), out)
+    return out
+
+
 class Pow(ArrayFunction):
-    """tensor ** tensor."""
+    """tensor ** tensor. Saved as PyTorch saves them (guarded against later in-place
+    changes): the base as given (in place: its old values), the exponent and the result."""
 
     node_name = "PowBackward1"
 
     @staticmethod
     def forward(ctx, x, y, inplace=False):
-        a, y = promote_arrays(_source(x, inplace), y)
+        base = _source(x, inplace)
+        a, e = promote_arrays(base, y)
         refuse_bool(a, "pow")
-        if a.dtype.kind in "iu" and np.any(y < 0):
-            out = _int_power(a, y)
+        if a.dtype.kind in "iu" and np.any(e < 0):
+            out = _int_power(a, e)
+        elif a.dtype.kind == "f":
+            out = _float_power(a, e)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out = np.power(a, y)
-        ctx.save_for_backward(a, y, None if inplace else out)
-        return _into(ctx, x, out, inplace)
+            with np.errstate(over="ignore"):
+                out = np.power(a, e)
+        out = _into(ctx, x, out, inplace)
+        ctx.dtype = a.dtype
+        ctx.save_for_backward(base, y, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        x, y, out = ctx.saved_tensors
-        if out is None:                    # in-place: the result was written into x
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                out = np.power(x, y)
-        gx = g * y * np.where(y == 0, 0.0, x ** np.where(y == 0, 1, y - 1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gy = g * np.where((x == 0) & (y >= 0), 0.0, out * np.log(x))
+        x, y, out = (t.astype(ctx.dtype, copy=False) for t in ctx.saved_tensors)
+        zero = np.zeros((), g.dtype)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            gx = np.where(y == 0, zero, g * (y * _float_power(x, y - 1)))
+            gy = g * np.where((x == 0) & (y >= 0), zero, out * np.log(x))
         return gx, gy
 
 
@@ -282,17 +343,29 @@ class Rpow(ArrayFunction):
         refuse_bool(x, "pow")
         if x.dtype.kind != "f" and isinstance(b, float):
             x = x.astype(_dtype.default_np())
-        out = np.power(b, x) if x.dtype.kind == "f" else np.power(b, x).astype(x.dtype)
+        if x.dtype.kind == "f":
+            with np.errstate(all="ignore"):
+                out = np.asarray(np.power(x.dtype.type(b), x))
+        else:
+            out = _int_power(np.asarray(b, dtype=x.dtype), x)
         ctx.base = b
-        ctx.save_for_backward(out)
-        return np.asarray(out)
+        ctx.save_for_backward(x if b == 0 else None, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        if ctx.base == 0:
-            return (np.zeros_like(g),)
-        return (g * out * np.log(ctx.base),)
+        x, out = ctx.saved_tensors
+        with np.errstate(all="ignore"):
+            d = out * out.dtype.type(np.log(ctx.base))   # as PyTorch: g * (out * log(base))
+            if ctx.base == 0:                            # 0 ** y: zero gradient for y >= 0
+                d = np.where(x >= 0, np.zeros((), d.dtype), d)
+            return (g * d,)
+
+
+def _check_alpha(input: Tensor, other, alpha, negated: bool = False) -> None:
+    """PyTorch's checks of a non-default alpha (the rare path: the caller tests
+    `alpha.__class__ is not int or alpha != 1` first, which lets the common 1 through)."""
+    check_alpha(promoted(input, other), alpha, negated)
 
 
 def add(input: Tensor, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
@@ -301,6 +374,8 @@ def add(input: Tensor, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
         return write_out(out, "add", lambda: add(input, other, alpha=alpha), input, other)
     if not isinstance(input, Tensor):
         return add(other, input) if alpha == 1 else add(other * alpha, input)
+    if alpha.__class__ is not int or alpha != 1:
+        _check_alpha(input, other, alpha)
     return Add.apply(input, operand(other), alpha=alpha)
 
 
@@ -310,12 +385,19 @@ def sub(input: Tensor, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
         return write_out(out, "sub", lambda: sub(input, other, alpha=alpha), input, other)
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
+    if alpha.__class__ is not int or alpha != 1:
+        other = operand(other)
+        refuse_bool_sub(input._data, other._data if isinstance(other, Tensor) else other)
+        _check_alpha(input, other, alpha, negated=True)
     return Sub.apply(input, operand(other), alpha=alpha)
 
 
 def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     """other - alpha * input (the reflected `number - tensor`)."""
     other = operand(other)
+    if alpha.__class__ is not int or alpha != 1:
+        refuse_bool_sub(input._data, other._data if isinstance(other, Tensor) else other)
+        _check_alpha(input, other, alpha, negated=True)
     if isinstance(other, Tensor):
         return Sub.apply(other, input, alpha=alpha)
     return Rsub.apply(input, number=other, alpha=alpha)
@@ -330,13 +412,23 @@ def mul(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     return Mul.apply(input, operand(other))
 
 
-def div(input: Tensor, other, *, rounding_mode: str | None = None,
+def _check_rounding_mode(rounding_mode) -> None:
+    if rounding_mode not in (None, "trunc", "floor"):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
+
+
+def div(input: Tensor, other, *, rounding_mode: str | None = ...,
         out: Tensor | None = None) -> Tensor:
-    """input / other (true division; `rounding_mode` 'trunc' or 'floor' as PyTorch)."""
+    """input / other (true division; `rounding_mode` 'trunc' or 'floor' as PyTorch). The
+    default `...` means not given: an explicit None records PyTorch's DivBackward2."""
     if out is not None:
         return write_out(out, "div", lambda: div(input, other, rounding_mode=rounding_mode),
                          input, other)
-    if rounding_mode is not None:
+    if rounding_mode is not ...:
+        _check_rounding_mode(rounding_mode)
+        if rounding_mode is None:
+            return DivMode.apply(*_tensor_first(input, operand(other)))
         return DivRounding.apply(input, operand(other), rounding_mode=rounding_mode)
     if not isinstance(input, Tensor):
         return rdiv(other, input)
@@ -390,6 +482,7 @@ class NoDerivative(ArrayFunction):
     (forward sets `ctx.aten_op`, the name the error prints)."""
 
     node_name = "torch::autograd::NotImplemented"
+    _grad_edges_only = True
 
     @staticmethod
     def backward(ctx, g):
@@ -405,7 +498,7 @@ class RemainderOfNumber(NoDerivative):
     def forward(ctx, x, y):
         a, y = _remainder_operands(x, y)
         ctx.aten_op = "remainder"
-        return np.asarray(np.remainder(a, y))
+        return _remainder_array(a, y)
 
 
 class FloorDivide(NoDerivative):
@@ -416,6 +509,7 @@ class FloorDivide(NoDerivative):
     @staticmethod
     def forward(ctx, x, y, inplace=False):
         a, y = promote_arrays(x, y)
+        check_broadcast(a, y)
         refuse_bool(a, "div_floor_cpu")
         check_int_divisor(a, y)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -439,10 +533,13 @@ def floor_divide_(input: Tensor, other) -> Tensor:
     return FloorDivide.apply(input, other, inplace=True)
 
 
-def div_(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
+def div_(input: Tensor, other, *, rounding_mode: str | None = ...) -> Tensor:
     """In place: input /= other (true division, or rounded as `div` does)."""
-    if rounding_mode is None:
+    if rounding_mode is ...:
         return _inplace.div_(input, other)
+    _check_rounding_mode(rounding_mode)
+    if rounding_mode is None:
+        return _inplace.div_(input, other, node=_inplace.DivModeInplace)
     other = inplace_operand(input, other)
     check_inplace(input)
     return DivRounding.apply(input, other, rounding_mode=rounding_mode, inplace=True)
@@ -478,14 +575,13 @@ def remainder(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     return RemainderOfNumber.apply(*_tensor_first(input, other))
 
 
-def _extreme_backward(ctx, g, first):
-    """Gradient of maximum/minimum: to the picked operand, split in half on ties."""
-    x, y = ctx.saved_tensors
-    first = first(x, y)
-    tie = x == y
-    gx = np.where(tie, g / 2, np.where(first, g, 0))
-    gy = np.where(tie, g / 2, np.where(first, 0, g))
-    return gx, gy
+def _extreme_backward(ctx, g, beats):
+    """Gradient of maximum/minimum as PyTorch computes it: half to each operand on ties,
+    else all of it to each operand the other does not beat (so a NaN sends it to both)."""
+    x, y = promote_arrays(*ctx.saved_tensors)
+    zero = np.zeros((), g.dtype)
+    half = np.where(x == y, g / 2, g)
+    return np.where(beats(y, x), zero, half), np.where(beats(x, y), zero, half)
 
 
 class Maximum(ArrayFunction):
@@ -495,9 +591,8 @@ class Maximum(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y):
-        x, y = promote_arrays(x, y)
-        ctx.save_for_backward(x, y)
-        return np.maximum(x, y)
+        ctx.save_for_backward(x, y)          # as given: guarded against later changes
+        return np.maximum(*promote_arrays(x, y))
 
     @staticmethod
     def backward(ctx, g):
@@ -511,9 +606,8 @@ class Minimum(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y):
-        x, y = promote_arrays(x, y)
-        ctx.save_for_backward(x, y)
-        return np.minimum(x, y)
+        ctx.save_for_backward(x, y)          # as given: guarded against later changes
+        return np.minimum(*promote_arrays(x, y))
 
     @staticmethod
     def backward(ctx, g):

@@ -3,7 +3,9 @@
 A boolean mask says which keys a query may attend to; a float mask is added to the scores;
 `is_causal` lets query i see keys 0..i (combined with any mask). A query that may attend
 to no key gets a zero output, as PyTorch's CPU kernel gives. Leading (batch, head) dims
-broadcast; with `enable_gqa` several query heads share one key/value head.
+broadcast; with `enable_gqa` several query heads share one key/value head. As in PyTorch,
+the composite ("math") path scales query and key by sqrt(scale) each and adds masks, the
+fused path scales the scores; without queries or keys the result is zeros.
 """
 from __future__ import annotations
 
@@ -44,15 +46,28 @@ def allowed_keys(mask, causal: bool, L: int, S: int):
 
 
 class ScaledDotProductAttention(ArrayFunction):
+    """The fused kernel's node: scores = (q k^T) * scale, masked keys set to -inf."""
+
     node_name = "ScaledDotProductFlashAttentionForCpuBackward0"
+    _math = False
 
     @staticmethod
     def forward(ctx, q, k, v, mask, scale, causal, repeat, dropout_p=0.0):
         kh, vh = _heads(k, repeat), _heads(v, repeat)
-        scores = np.matmul(q, np.swapaxes(kh, -1, -2)) * q.dtype.type(scale)
         keep, bias = allowed_keys(mask, causal, q.shape[-2], k.shape[-2])
-        if bias is not None:
-            scores = scores + bias
+        math_path = ctx._forward_cls._math
+        with np.errstate(over="ignore", invalid="ignore"):
+            if math_path:           # PyTorch's composite: both sides scaled by sqrt(scale)
+                root = q.dtype.type(math.sqrt(scale))
+                scores = np.matmul(q * root, np.swapaxes(kh, -1, -2) * root)
+                if keep is not None:
+                    bias = np.where(keep, q.dtype.type(0), q.dtype.type(-np.inf)) \
+                        if bias is None else np.where(keep, bias, -np.inf)
+                    keep = None
+            else:
+                scores = np.matmul(q, np.swapaxes(kh, -1, -2)) * q.dtype.type(scale)
+            if bias is not None:
+                scores = scores + bias
         if keep is not None:
             scores = np.where(keep, scores, -np.inf)
         top = np.max(scores, axis=-1, keepdims=True, initial=-np.inf)
@@ -94,12 +109,14 @@ class MathAttention(ScaledDotProductAttention):
     empty inputs or inputs whose last dim is not contiguous)."""
 
     node_name = "UnsafeViewBackward0"
+    _math = True
 
 
 class MatrixAttention(ScaledDotProductAttention):
     """The math path on 2-D inputs, whose last node is a plain matrix product."""
 
     node_name = "MmBackward0"
+    _math = True
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
@@ -131,6 +148,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             raise RuntimeError("number of heads in key and value must divide the number of "
                                "heads in query")
         repeat = q.shape[-3] // k.shape[-3]
+    if q.shape[-2] == 0 or k.shape[-2] == 0 or 0 in q.shape[:-2] + k.shape[:-2] + v.shape[:-2]:
+        # PyTorch's shortcut when there are no scores: zeros, tied to the inputs' graph
+        lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        zeros = Tensor._wrap(np.zeros(lead + (q.shape[-2], v.shape[-1]), q.dtype))
+        return zeros + (query.sum() + key.sum() + value.sum()) * 0.0
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     mask = attn_mask
     if isinstance(mask, Tensor) and mask.dtype.is_floating_point and mask.dtype != query.dtype:
@@ -144,7 +166,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                            "set when is_causal=True")
     # PyTorch's fused kernel also needs non-empty inputs with a contiguous last dim
-    fused = fused and all(a.size and a.strides[-1] == a.itemsize for a in (q, k, v))
+    fused = fused and all(a.size and (a.shape[-1] == 1 or a.strides[-1] == a.itemsize)
+                          for a in (q, k, v))
     if fused:
         fn = ScaledDotProductAttention
     else:

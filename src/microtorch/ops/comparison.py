@@ -6,7 +6,7 @@ import numpy as np
 from .. import _dtype
 from .._broadcast import broadcast_error
 from .._tensor import Tensor
-from ._operands import binary, require_tensor, to_tensor
+from ._operands import binary, require_tensor
 
 
 def compare(input: Tensor, other, fn) -> Tensor:
@@ -52,6 +52,11 @@ def ge(input: Tensor, other) -> Tensor:
 def bitwise(input: Tensor, other, fn) -> Tensor:
     """&, |, ^ on bool or integer tensors."""
     x, y, _ = binary(input, other)
+    if isinstance(y, np.ndarray) and x.shape != y.shape:
+        try:
+            np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise broadcast_error(x.shape, y.shape) from None
     if x.dtype.kind == "f":
         raise NotImplementedError(
             f"\"{fn.__name__}_cpu\" not implemented for '{_dtype.scalar_name(x.dtype)}'")
@@ -91,18 +96,54 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return input._data.shape == other._data.shape and bool(np.array_equal(input._data, other._data))
 
 
-def allclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
+def _close_operands(name: str, input, other, rtol: float, atol: float):
+    """PyTorch's checks for isclose/allclose (same dtype, non-negative tolerances,
+    broadcastable shapes); returns the two arrays."""
+    require_tensor(input, name)
+    require_tensor(other, name, "other", 2)
+    x, y = input._data, other._data
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"{_dtype.scalar_name(x.dtype)} did not match "
+                           f"{_dtype.scalar_name(y.dtype)}")
+    for arg, v in (("rtol", rtol), ("atol", atol)):
+        if v < 0:
+            raise RuntimeError(f"{arg} must be greater than or equal to zero, but got {v}")
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
+    return x, y
+
+
+def _isclose(x: np.ndarray, y: np.ndarray, rtol: float, atol: float,
+             equal_nan: bool) -> np.ndarray:
+    """|x - y| <= atol + rtol * |y| elementwise, computed as PyTorch does: equal values
+    (equal infinities too) are close, integers are compared in the default float dtype,
+    bools only by equality."""
+    close = np.asarray(x == y)
+    if x.dtype == np.bool_:
+        return close
+    if equal_nan and x.dtype.kind == "f":
+        close = close | (np.isnan(x) & np.isnan(y))
+    if rtol == 0 and atol == 0:
+        return close
+    if x.dtype.kind != "f":
+        x, y = x.astype(_dtype.default_np()), y.astype(_dtype.default_np())
+    with np.errstate(all="ignore"):
+        allowed = atol + np.abs(rtol * y)
+        actual = np.abs(x - y)
+    return close | (np.isfinite(actual) & (actual <= allowed))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
-    """True if |input - other| <= atol + rtol * |other| everywhere."""
-    require_tensor(input, "allclose")
-    require_tensor(other, "allclose", "other", 2)
-    return bool(np.allclose(input._data, to_tensor(other)._data, rtol=rtol, atol=atol,
-                            equal_nan=equal_nan))
+    """True if |input - other| <= atol + rtol * |other| everywhere (same dtype required)."""
+    x, y = _close_operands("allclose", input, other, rtol, atol)
+    return bool(np.all(_isclose(x, y, rtol, atol, equal_nan)))
 
 
-def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
-    require_tensor(input, "isclose")
-    require_tensor(other, "isclose", "other", 2)
-    return Tensor._wrap(np.isclose(input._data, to_tensor(other)._data, rtol=rtol, atol=atol,
-                                   equal_nan=equal_nan))
+    """Where |input - other| <= atol + rtol * |other| (a bool tensor; same dtype required)."""
+    x, y = _close_operands("isclose", input, other, rtol, atol)
+    return Tensor._wrap(_isclose(x, y, rtol, atol, equal_nan))

@@ -11,9 +11,11 @@ import numbers
 
 import numpy as np
 
+from .. import _dtype
 from .. import _kernels as K
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
+from .shape import to_dtype
 
 
 def _as_4d(a: np.ndarray) -> np.ndarray:
@@ -37,22 +39,31 @@ class Convolution(ArrayFunction):
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=((0, 0), (0, 0)),
                 dilation=(1, 1), groups=1):
         x4, w4 = _as_4d(x), _as_4d(weight)
-        b = None if bias is None else np.ascontiguousarray(bias)
+        b = None if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
         n, o = x4.shape[0], w4.shape[0]
         oh, ow = (out_size(x4.shape[2 + a], *padding[a], w4.shape[2 + a], stride[a], dilation[a])
                   for a in (0, 1))
-        out = np.empty((n, o, oh, ow), dtype=x4.dtype)
         top_left = (padding[0][0], padding[1][0])
-        K.conv2d_forward(x4, w4, b, out, stride, top_left, dilation, groups)
         ctx.save_for_backward(x, weight)
         ctx.options = (stride, top_left, dilation, groups)
-        return out.reshape(n, o, ow) if x.ndim == 3 else out
+        if x.size == 0:          # PyTorch: no output channels without input channels
+            out = np.zeros((n, o if x4.shape[1] else 0, oh, ow), dtype=x4.dtype)
+        elif x.dtype.kind != "f":
+            out = _integer_conv(x4, w4, b, stride, padding, dilation, groups)
+        else:
+            out = np.empty((n, o, oh, ow), dtype=x4.dtype)
+            K.conv2d_forward(x4, w4, b, out, stride, top_left, dilation, groups)
+        return out.reshape(out.shape[:2] + (ow,)) if x.ndim == 3 else out
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        x4, w4 = _as_4d(x), _as_4d(weight)
+        if x.size == 0:
+            return (np.zeros_like(x) if needs[0] else None,
+                    np.zeros(weight.shape, x.dtype) if needs[1] else None,
+                    np.zeros(weight.shape[0], x.dtype) if needs[2] else None)
+        x4, w4 = _as_4d(x), _as_4d(weight.astype(x.dtype, copy=False))
         g4 = _as_4d(g.astype(x4.dtype, copy=False))
         gx = np.empty(x4.shape, dtype=x4.dtype) if needs[0] else None
         gw = np.empty(w4.shape, dtype=x4.dtype) if needs[1] else None
@@ -86,25 +97,19 @@ def _same_padding(kernel: tuple, dilation: tuple) -> tuple:
     return tuple(pads)
 
 
-def _check(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, dims: int,
-           groups: int) -> None:
-    """PyTorch's checks of shapes, dtypes and channel counts."""
+def _check_shapes(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, dims: int,
+                  groups: int) -> None:
+    """PyTorch's checks of shapes and channel counts."""
     xd, wd = x._data, weight._data
     if xd.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(xd.shape)}")
-    if xd.dtype.kind != "f" or wd.dtype.kind != "f":
-        raise NotImplementedError(f"{name}: only floating-point inputs are supported, got "
-                                  f"{xd.dtype} input and {wd.dtype} weight")
-    if xd.dtype != wd.dtype:
-        raise RuntimeError(f"expected scalar type {_scalar(wd.dtype)} but found "
-                           f"{_scalar(xd.dtype)}")
-    if bias is not None and bias._data.dtype != xd.dtype:
-        raise RuntimeError(f"Input type ({_c_type(xd.dtype)}) and bias type "
-                           f"({_c_type(bias._data.dtype)}) should be the same")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     out_ch = wd.shape[0]
+    if out_ch == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {list(wd.shape)} instead")
     if out_ch % groups != 0:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{list(wd.shape)}] instead")
@@ -120,13 +125,54 @@ def _check(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, dims: int,
                            f"{list(bias._data.shape)} instead")
 
 
+def _check_kernel_dtype(xd: np.ndarray, wd: np.ndarray, dilation: tuple) -> None:
+    """PyTorch's dtype checks of a non-empty convolution: the weight's dtype must be the
+    input's, and there is no bool kernel."""
+    if xd.dtype == np.bool_:
+        kernel = "slow_conv_dilated<>" if any(d != 1 for d in dilation) else "slow_conv2d_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    if xd.dtype != wd.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar(xd.dtype)} but found "
+                           f"{_scalar(wd.dtype)}")
+
+
 def _scalar(dtype: np.dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half"}.get(dtype.name, dtype.name)
+    return _dtype.scalar_name(dtype)
+
+
+def _tensor_type(dtype: np.dtype) -> str:
+    """PyTorch's legacy tensor type name ('torch.FloatTensor', 'CPUBoolType')."""
+    if dtype == np.bool_:
+        return "CPUBoolType"
+    return f"torch.{_scalar(dtype)}Tensor"
 
 
 def _c_type(dtype: np.dtype) -> str:
-    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(dtype.name,
-                                                                                 dtype.name)
+    return _dtype.c_name(dtype)
+
+
+def _integer_conv(x4: np.ndarray, w4: np.ndarray, b: np.ndarray | None, stride: tuple,
+                  pads: tuple, dilation: tuple, groups: int) -> np.ndarray:
+    """A convolution of integer arrays, exact in their dtype (wrapping on overflow as
+    PyTorch's integer kernel does): one product per kernel offset."""
+    xp = np.pad(x4, ((0, 0), (0, 0), *pads))
+    n, o = x4.shape[0], w4.shape[0]
+    cg, kh, kw = w4.shape[1:]
+    oh, ow = (out_size(x4.shape[2 + a], *pads[a], w4.shape[2 + a], stride[a], dilation[a])
+              for a in (0, 1))
+    og = o // groups
+    out = np.zeros((n, o, oh, ow), dtype=x4.dtype)
+    for g in range(groups):
+        xs, ws = xp[:, g * cg:(g + 1) * cg], w4[g * og:(g + 1) * og]
+        for i in range(kh):
+            for j in range(kw):
+                top, left = i * dilation[0], j * dilation[1]
+                patch = xs[:, :, top:top + stride[0] * (oh - 1) + 1:stride[0],
+                           left:left + stride[1] * (ow - 1) + 1:stride[1]]
+                out[:, g * og:(g + 1) * og] += np.einsum("nchw,oc->nohw", patch, ws[:, :, i, j])
+    if b is not None:
+        out += b.astype(out.dtype).reshape(1, o, 1, 1)
+    return out
 
 
 def conv(name: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding,
@@ -136,6 +182,10 @@ def conv(name: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, 
         bad = "input" if not isinstance(input, Tensor) else "weight"
         raise TypeError(f"{name}() argument '{bad}' must be Tensor, not "
                         f"{type(input if bad == 'input' else weight).__name__}")
+    if (bias is not None and not isinstance(padding, str)
+            and bias._data.dtype != input._data.dtype):
+        raise RuntimeError(f"Input type ({_c_type(input._data.dtype)}) and bias type "
+                           f"({_c_type(bias._data.dtype)}) should be the same")
     wdims = weight._data.ndim - 2
     stride = _tuple(stride, wdims, "stride")
     dilation = _tuple(dilation, wdims, "dilation")
@@ -143,7 +193,7 @@ def conv(name: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, 
         raise RuntimeError("non-positive stride is not supported")
     if min(dilation, default=1) <= 0:
         raise RuntimeError("non-positive dilation is not supported")
-    _check(name, input, weight, bias, dims, groups)
+    _check_shapes(name, input, weight, bias, dims, groups)
     kernel = tuple(weight._data.shape[2:])
     if isinstance(padding, str):
         if padding == "valid":
@@ -166,6 +216,16 @@ def conv(name: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, 
                            f"({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, extent))}). Kernel size can't be greater "
                            f"than actual input size")
+    if (bias is not None and isinstance(padding, str) and input._data.dtype == np.float32
+            and input._data.ndim == dims + 2 and input._data.shape[0] > 1
+            and bias._data.dtype != input._data.dtype):     # PyTorch's MKLDNN path
+        raise RuntimeError(f"Input type ({_tensor_type(input._data.dtype)}) and bias type "
+                           f"({_tensor_type(bias._data.dtype)}) should be the same or input "
+                           "should be a MKLDNN tensor and bias is a dense tensor")
+    if input._data.size:
+        _check_kernel_dtype(input._data, weight._data, dilation)
+    elif input._data.dtype.kind != "f" and weight._data.dtype.kind == "f":
+        input = to_dtype(input, weight._data.dtype)     # PyTorch's dtype for an empty input
     if dims == 1:            # the 2-d kernel on height 1
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
     unbatched = input._data.ndim == dims + 1

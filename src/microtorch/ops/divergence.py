@@ -29,7 +29,10 @@ class Xlogy(ArrayFunction):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            gx = g * np.where((x != 0) | np.isnan(y), np.log(y), 0) \
+            # PyTorch's d/dx: xlogy(g, y) (0 where g == 0 unless y is NaN), then 0 where
+            # x == 0 and y <= 0
+            gx = np.where(((g == 0) & ~np.isnan(y)) | ((x == 0) & (y <= 0)), 0,
+                          g * np.log(y)).astype(g.dtype, copy=False) \
                 if ctx.needs_input_grad[0] else None
             gy = g * x / y if ctx.needs_input_grad[1] else None
         return gx, gy
@@ -39,6 +42,9 @@ def kl_div(input: Tensor, target: Tensor, reduction: str, log_target: bool) -> T
     """KL(target || exp(input)) per element, then reduced ('batchmean': sum / batch size)."""
     from .reduction import mean, sum
     from .unary import exp
+
+    if input._data.dtype.kind != "f" or target._data.dtype.kind != "f":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
 
     if log_target:
         loss = _ar.mul(exp(target), _ar.sub(target, input))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .. import random as _random
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
@@ -21,7 +22,7 @@ class Dropout(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, mask_slot=None, p=0.5, generator=None):
-        dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+        dt = x.dtype
         if p >= 1:
             scaled_mask = np.zeros(x.shape, dtype=dt)
         else:
@@ -38,5 +39,17 @@ class Dropout(ArrayFunction):
 
 
 def dropout(input: Tensor, p: float = 0.5, generator=None) -> Tensor:
-    """Training-mode dropout (callers handle eval mode and p == 0 by returning the input)."""
+    """Training-mode dropout (callers handle eval mode and p == 0 by returning the input).
+
+    As PyTorch: an empty input comes back itself; an integer or bool input keeps its dtype
+    when p == 1 (all zeros) and cannot hold the scaled survivors otherwise.
+    """
+    x = input._data
+    if x.size == 0:
+        return input
+    if x.dtype.kind != "f":
+        if p >= 1:
+            return Tensor._wrap(np.zeros_like(x))
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_dtype.scalar_name(x.dtype)}")
     return Dropout.apply(input, None, p=p, generator=generator)

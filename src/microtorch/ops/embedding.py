@@ -45,7 +45,7 @@ class Embedding(ArrayFunction):
             counts = np.bincount(index, minlength=ctx.num_weights)
             rows = rows / counts[index][:, None].astype(g.dtype)
         grad = scatter_rows(index, rows, ctx.num_weights)
-        if ctx.padding_idx is not None:
+        if ctx.padding_idx is not None and ctx.padding_idx < ctx.num_weights:
             grad[ctx.padding_idx] = 0
         return (grad,)
 
@@ -54,15 +54,24 @@ _TENSOR_TYPE = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": 
                 "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor"}
 
 
-def _check_indices(input: Tensor, num_weights: int) -> np.ndarray:
-    """The index array, after PyTorch's dtype and range checks."""
+def _check_indices(input: Tensor, weight: np.ndarray) -> np.ndarray:
+    """The index array, after PyTorch's dtype and range checks (its messages differ when
+    the weight has no rows or no columns)."""
     idx = input._data
     if idx.dtype not in (np.int64, np.int32):
         got = "CPUBoolType" if idx.dtype == np.bool_ else f"torch.{_TENSOR_TYPE[idx.dtype.name]}"
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {got} instead (while "
                            "checking arguments for embedding)")
+    num_weights = weight.shape[0]
+    if idx.size and num_weights == 0:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     if idx.size and (idx.min() < 0 or idx.max() >= num_weights):
+        if weight.shape[1] == 0:
+            flat = idx.reshape(-1)
+            bad = flat[(flat < 0) | (flat >= num_weights)][0]
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} "
+                               f"axis_dim={num_weights}")
         raise IndexError("index out of range in self")
     return idx
 
@@ -81,13 +90,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if sparse:
         raise NotImplementedError("embedding(sparse=True) is not supported by microtorch: it "
                                   "has no sparse gradients. Use sparse=False.")
+    num = weight._data.shape[0] if weight._data.ndim else 0
+    if padding_idx is not None:
+        if padding_idx > 0 and padding_idx >= num or padding_idx < 0 and padding_idx < -num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        if padding_idx < 0:
+            padding_idx += num
     if weight._data.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
-    num = weight._data.shape[0]
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx %= num
-    idx = _check_indices(input, num)
+    idx = _check_indices(input, weight._data)
     return Embedding.apply(weight, indices=idx, padding_idx=padding_idx,
                            scale_grad_by_freq=scale_grad_by_freq)

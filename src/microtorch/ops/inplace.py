@@ -1,12 +1,13 @@
-"""In-place ops: add_, sub_, mul_, div_, zero_, fill_, copy_, clamp_, uniform_, normal_.
+"""In-place ops: add_, sub_, mul_, div_, zero_, fill_, copy_, uniform_, normal_ (clamp_ is in
+ops/unary.py, with clamp).
 
 Each is a `Function` whose forward writes into the input's array, marks it dirty and
 returns it: `Function.apply` then bumps the tensor's version counter (so a backward that
 saved the old value raises; this happens under no_grad too, which optimizers rely on) and,
 when recording, makes the tensor the output of the new node, whose input edge is the
-tensor's old history. The public entries validate first, before any data is written: an
-in-place change of a leaf that requires grad raises (as in PyTorch), as does one of a view
-of a tensor that requires grad (which microtorch does not record).
+tensor's old history (for a view, the base's history is rebased: see autograd/views.py).
+The public entries validate first, before any data is written, with PyTorch's errors for
+what cannot be recorded (a leaf that requires grad, a view of one, ...).
 """
 from __future__ import annotations
 
@@ -17,21 +18,25 @@ from .. import random as _random
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import state
-from ._operands import binary, refuse_bool_sub
+from ..autograd.views import check_inplace_target
+from ._operands import (
+    binary,
+    check_alpha,
+    check_scalar_fits,
+    promoted,
+    refuse_bool_sub,
+    scaled,
+)
 
 
-def check_inplace(t: Tensor) -> None:
-    """Raise for in-place changes autograd cannot record (leaf or view that requires grad)."""
-    if t._requires_grad and state.enabled:
-        if t.grad_fn is None:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-            )
-        if t._base is not None:
-            raise RuntimeError(
-                "microtorch does not record in-place operations on a view of a tensor that "
-                "requires grad; use an out-of-place operation (e.g. torch.where) instead."
-            )
+def check_inplace(t: Tensor, *operands) -> None:
+    """PyTorch's refusals, before any data is written, of in-place changes whose result
+    requires grad (t or one of the tensor `operands` does): of a leaf that requires grad, a
+    view of one, a view made under no_grad or by a multi-view op (unbind, split)."""
+    if state.enabled:
+        requires = t.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
+                                           for o in operands)
+        check_inplace_target(t, requires)
 
 
 def inplace_operand(t: Tensor, other):
@@ -61,11 +66,12 @@ def check_no_overlap(t: Tensor) -> None:
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
-def check_cast_back(result: np.dtype, out: np.dtype) -> None:
-    """PyTorch's RuntimeError when an in-place result cannot be cast to the tensor's dtype."""
+def check_cast_back(result: np.dtype, out: np.dtype, out_name=_dtype.scalar_name) -> None:
+    """PyTorch's RuntimeError when an in-place result cannot be cast to the tensor's dtype
+    (`out_name`: how the message names the tensor's dtype; some kernels print the C type)."""
     if _CATEGORY[result.kind] > _CATEGORY[out.kind]:
         raise RuntimeError(f"result type {_dtype.scalar_name(result)} can't be cast to the "
-                           f"desired output type {_dtype.scalar_name(out)}")
+                           f"desired output type {out_name(out)}")
 
 
 def check_broadcast_into(src: tuple, dst: tuple) -> None:
@@ -101,7 +107,7 @@ class AddInplace(ArrayFunction):
     def forward(ctx, x, y, alpha=1):
         y = _like(x, y)
         ctx.alpha = alpha
-        np.add(x, y if alpha == 1 else np.multiply(y, alpha), out=x, casting="unsafe")
+        np.add(x, y if alpha == 1 else scaled(y, alpha, x.dtype), out=x, casting="unsafe")
         ctx.mark_dirty(x)
         return x
 
@@ -117,77 +123,104 @@ class SubInplace(AddInplace):
 
 
 class MulInplace(ArrayFunction):
-    """x *= y; the old x is kept (copied) only when y needs a gradient."""
+    """x *= y; the old x is kept (copied) only when y needs a gradient, y itself (guarded by
+    its version counter, so `x.mul_(x)` fails in backward, as in PyTorch) only when x does."""
 
     node_name = "MulBackward0"
 
     @staticmethod
     def forward(ctx, x, y):
+        operand = y
         y = _like(x, y)
         old = x.copy() if ctx.needs_input_grad[1] else None
         np.multiply(x, y, out=x, casting="unsafe")
-        ctx.save_for_backward(old, y)
+        ctx.save_for_backward(old, operand if ctx.needs_input_grad[0] else None)
         ctx.mark_dirty(x)
         return x
 
     @staticmethod
     def backward(ctx, g):
         old, y = ctx.saved_tensors
-        return g * y, (None if old is None else g * old)
+        return (None if y is None else g * y), (None if old is None else g * old)
 
 
 class DivInplace(ArrayFunction):
-    """x /= y (true division); the old x is kept only when y needs a gradient."""
+    """x /= y (true division); the old x is kept only when y needs a gradient; y is saved
+    guarded by its version counter (as in MulInplace)."""
 
     node_name = "DivBackward0"
 
     @staticmethod
     def forward(ctx, x, y):
+        operand = y
         y = _like(x, y)
         old = x.copy() if ctx.needs_input_grad[1] else None
         np.divide(x, y, out=x, casting="unsafe")
-        ctx.save_for_backward(old, y)
+        ctx.save_for_backward(old, operand)
         ctx.mark_dirty(x)
         return x
 
     @staticmethod
     def backward(ctx, g):
         old, y = ctx.saved_tensors
-        gx = g / y
-        return gx, (None if old is None else -gx * old / y)
+        return g / y, (None if old is None else -g * ((old / y) / y))   # PyTorch's order
 
 
 def add_(t: Tensor, other, *, alpha=1) -> Tensor:
     """t += alpha * other."""
+    if alpha.__class__ is not int or alpha != 1:
+        check_alpha(promoted(t, other), alpha)
     y = inplace_operand(t, other)
-    check_inplace(t)
+    check_inplace(t, other)
     return AddInplace.apply(t, y, alpha=alpha)
 
 
 def sub_(t: Tensor, other, *, alpha=1) -> Tensor:
     """t -= alpha * other."""
     refuse_bool_sub(t._data, other._data if isinstance(other, Tensor) else other)
+    if alpha.__class__ is not int or alpha != 1:
+        check_alpha(promoted(t, other), alpha, negated=True)
     y = inplace_operand(t, other)
-    check_inplace(t)
+    check_inplace(t, other)
     return SubInplace.apply(t, y, alpha=-alpha)
 
 
 def mul_(t: Tensor, other) -> Tensor:
     """t *= other."""
     y = inplace_operand(t, other)
-    check_inplace(t)
+    check_inplace(t, other)
     return MulInplace.apply(t, y)
 
 
-def div_(t: Tensor, other) -> Tensor:
-    """t /= other (true division; t must be floating)."""
+class DivModeInplace(DivInplace):
+    """x /= y called with an explicit `rounding_mode=None` (PyTorch's node name for it)."""
+
+    node_name = "DivBackward2"
+
+
+def div_(t: Tensor, other, *, node: type = DivInplace) -> Tensor:
+    """t /= other (true division; t must be floating). `node`: the Function to record."""
     if t._data.dtype.kind != "f":
         raise RuntimeError(
             f"result type Float can't be cast to the desired output type {t.dtype.name}"
         )
     y = inplace_operand(t, other)
-    check_inplace(t)
-    return DivInplace.apply(t, y)
+    check_inplace(t, other)
+    return node.apply(t, y)
+
+
+def _writeable(x: np.ndarray) -> np.ndarray:
+    """x, or for a read-only expanded array a writeable view of the same memory: fill_ and
+    zero_ write every element, the shared ones too, as PyTorch does."""
+    if x.flags.writeable:
+        return x
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    flat = root.reshape(-1, order="A")          # a view: an owning array is contiguous
+    start = (x.__array_interface__["data"][0] - root.__array_interface__["data"][0]) \
+        // x.itemsize
+    return np.lib.stride_tricks.as_strided(flat[start:], x.shape, x.strides)
 
 
 class Fill(ArrayFunction):
@@ -197,7 +230,7 @@ class Fill(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, value):
-        x[...] = value
+        _writeable(x)[...] = np.asarray(value).astype(x.dtype)   # -1 wraps to 255 in uint8
         ctx.mark_dirty(x)
         return x
 
@@ -214,7 +247,7 @@ class FillTensor(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, value):
-        x[...] = value
+        _writeable(x)[...] = value
         ctx.mark_dirty(x)
         return x
 
@@ -230,7 +263,7 @@ class Zero(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x):
-        x.fill(0)
+        _writeable(x).fill(0)
         ctx.mark_dirty(x)
         return x
 
@@ -240,10 +273,15 @@ class Zero(ArrayFunction):
 
 
 def fill_(t: Tensor, value) -> Tensor:
-    """Set every element to `value`."""
-    check_inplace(t)
+    """Set every element to `value` (a number the dtype can hold, or a 0-d tensor)."""
+    check_inplace(t, value)
     if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value._data.ndim} dimensions.")
+        check_no_overlap(t)      # PyTorch refuses an expanded tensor here (not for a number)
         return FillTensor.apply(t, value)
+    check_scalar_fits(value, t._data.dtype)
     return Fill.apply(t, value=value)
 
 
@@ -260,7 +298,8 @@ class Copy(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, src):
-        np.copyto(x, src, casting="unsafe")
+        if src is not x:                    # t.copy_(t) writes nothing (PyTorch: is_same)
+            np.copyto(x, src, casting="unsafe")
         ctx.mark_dirty(x)
         return x
 
@@ -271,52 +310,12 @@ class Copy(ArrayFunction):
 
 def copy_(t: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy `src` (broadcast, cast to t's dtype) into t."""
-    check_no_overlap(t)
+    if src is not t:
+        check_no_overlap(t)
     s = src._data if isinstance(src, Tensor) else np.asarray(src)
     check_broadcast_into(s.shape, t._data.shape)
-    check_inplace(t)
+    check_inplace(t, src)
     return Copy.apply(t, src if isinstance(src, Tensor) else s)
-
-
-class ClampInplace(ArrayFunction):
-    """x limited to [min, max]; the gradient passes where x was inside the bounds."""
-
-    node_name = "ClampBackward1"
-
-    @staticmethod
-    def forward(ctx, x, min=None, max=None):
-        if ctx.needs_input_grad[0]:
-            keep = np.ones(x.shape, bool)
-            if min is not None:
-                keep &= x >= min
-            if max is not None:
-                keep &= x <= max
-            ctx.save_for_backward(keep)
-        if min is not None:
-            np.copyto(x, np.asarray(min, dtype=x.dtype), where=x < min)
-        if max is not None:
-            np.copyto(x, np.asarray(max, dtype=x.dtype), where=x > max)
-        ctx.mark_dirty(x)
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        (keep,) = ctx.saved_tensors
-        return (np.where(keep, g, 0).astype(g.dtype, copy=False),)
-
-
-def clamp_(t: Tensor, min=None, max=None) -> Tensor:
-    """Limit t's elements to [min, max] in place (tensor bounds act as constants)."""
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    check_no_overlap(t)
-    check_inplace(t)
-    lo = min._data if isinstance(min, Tensor) else min
-    hi = max._data if isinstance(max, Tensor) else max
-    return ClampInplace.apply(t, min=lo, max=hi)
-
-
-clip_ = clamp_
 
 
 class Uniform(ArrayFunction):

@@ -17,10 +17,11 @@ from .shape import wrap_dim
 
 
 def _common_dtype(arrays: list) -> np.dtype:
+    """PyTorch's promotion of the joined tensors' dtypes (0-d ones count as full tensors)."""
     dt = arrays[0].dtype
     for a in arrays[1:]:
         if a.dtype != dt:
-            dt = _dtype.promote(np.empty((1,), dt), a)
+            dt = _dtype.promote(np.empty((1,), dt), np.empty((1,), a.dtype))
     return dt
 
 
@@ -33,8 +34,8 @@ class Cat(ArrayFunction):
         ndim = max(a.ndim for a in arrays)
         # sizes along dim; None for the 1-D empty tensors that PyTorch skips
         ctx.dim, ctx.sizes = dim, [None if _skipped(a, ndim) else a.shape[dim] for a in arrays]
-        return np.concatenate([a.astype(dt, copy=False) for a in arrays
-                               if not _skipped(a, ndim)], axis=dim)
+        return np.ascontiguousarray(np.concatenate([a.astype(dt, copy=False) for a in arrays
+                                                    if not _skipped(a, ndim)], axis=dim))
 
     @staticmethod
     def backward(ctx, g):
@@ -61,10 +62,12 @@ def cat(tensors, dim: int = 0, *, axis=None, out: Tensor | None = None) -> Tenso
     if not len(tensors):
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ts = [to_tensor(t) for t in tensors]
+    for i, t in enumerate(ts):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     parts = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or ts[:1]
     ref = parts[0]._data
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = wrap_dim(dim, ref.ndim)
     for i, t in enumerate(parts):
         s = t._data.shape
@@ -86,7 +89,8 @@ class Stack(ArrayFunction):
     def forward(ctx, *arrays, dim):
         dt = _common_dtype(arrays)
         ctx.dim = dim
-        return np.stack([a.astype(dt, copy=False) for a in arrays], axis=dim)
+        return np.ascontiguousarray(np.stack([a.astype(dt, copy=False) for a in arrays],
+                                             axis=dim))
 
     @staticmethod
     def backward(ctx, g):
@@ -119,7 +123,8 @@ class Where(ArrayFunction):
     node_name = "WhereBackward0"
 
     @staticmethod
-    def forward(ctx, x, y, condition):
+    def forward(ctx, x, y, condition, guard=None):
+        """`guard`: the condition's Tensor (its saved array is then version-guarded)."""
         if isinstance(x, np.ndarray):
             x, y = promote_arrays(x, y)
         else:
@@ -142,22 +147,32 @@ def where(condition, input=None, other=None):
 
     With only `condition`, the indices of its non-zero elements (as `nonzero(as_tuple=True)`).
     """
-    cond = to_tensor(condition)._data
+    cond_tensor = to_tensor(condition)
+    cond = cond_tensor._data
     if input is None and other is None:
-        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(cond))
+        return tuple(Tensor._wrap(i) for i in _nonzero_indices(cond))
     if cond.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_dtype.from_numpy_dtype(cond.dtype).name}")
     input, other = operand(input), operand(other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = to_tensor(input)
-    return Where.apply(input, other, condition=cond)
+    return Where.apply(input, other, condition=cond, guard=cond_tensor)
+
+
+def _nonzero_indices(x: np.ndarray) -> np.ndarray:
+    """(ndim, n) int64: row d holds the d-th index of each of x's n non-zero elements (a 0-d
+    x counts as one element, with one row)."""
+    return np.stack(np.nonzero(x.reshape(1) if x.ndim == 0 else x)).astype(np.int64, copy=False)
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
-    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or a tuple of 1-D ones."""
-    idx = np.nonzero(input._data)
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, column-major as
+    PyTorch's, or a tuple of 1-D ones (a 0-d input counts as one element)."""
+    x = input._data
+    idx = _nonzero_indices(x)
     if as_tuple:
-        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
-    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if idx else
-                        np.zeros((0, 0), np.int64))
+        return tuple(Tensor._wrap(i) for i in idx)
+    if x.ndim == 0:
+        return Tensor._wrap(np.zeros((idx.shape[1], 0), np.int64))
+    return Tensor._wrap(idx.T)

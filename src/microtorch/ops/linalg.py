@@ -23,19 +23,26 @@ from .reduction import sum as _sum
 from .shape import unsqueeze, wrap_dim
 
 
+def _sgn(x: np.ndarray) -> np.ndarray:
+    """PyTorch's sign: 0 for NaN (numpy's sign gives NaN)."""
+    return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype))
+
+
 class VectorNorm(ArrayFunction):
     """The order-`ord` norm of x over `dims` (a tuple of axes)."""
 
     node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
-    def forward(ctx, x, ord=2.0, dims=(), keepdim=False, dtype=None):
+    def forward(ctx, x, ord=2.0, dims=(), keepdim=False, dtype=None, single=False):
         if dtype is not None:
             x = x.astype(dtype, copy=False)
         ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
         a = np.abs(x)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            if ord == 2:
+            if single:                       # one element per result: |x| (or x != 0)
+                out = (a != 0).astype(x.dtype) if ord == 0 else a
+            elif ord == 2:
                 out = np.sqrt(np.sum(a * a, axis=dims, keepdims=True))
             elif ord == 1:
                 out = np.sum(a, axis=dims, keepdims=True)
@@ -47,29 +54,35 @@ class VectorNorm(ArrayFunction):
                 out = np.sum(a != 0, axis=dims, keepdims=True).astype(x.dtype)
             else:
                 out = np.sum(a ** ord, axis=dims, keepdims=True) ** (1.0 / ord)
-        out = np.asarray(out, dtype=x.dtype)
-        ctx.save_for_backward(x, out)
-        return out if keepdim else np.squeeze(out, axis=dims)
+        out = np.asarray(out, dtype=x.dtype).reshape(
+            [1 if i in dims else n for i, n in enumerate(x.shape)])
+        out = out if keepdim else np.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, out)        # the output itself: guarded as PyTorch's result
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        x, out = ctx.saved_tensors           # out keeps the reduced dims (size 1)
+        x, out = ctx.saved_tensors
         p = ctx.ord
-        if not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dims)
+        if p == 0:                           # PyTorch gives no gradient at all
+            return (None,)
+        if not ctx.keepdim:                  # the reduced dims back (size 1)
+            g, out = np.expand_dims(g, ctx.dims), np.expand_dims(out, ctx.dims)
         zero = np.zeros((), g.dtype)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            if p == 0:
-                return (np.zeros(x.shape, g.dtype),)
             if p == 1:
-                return (np.sign(x) * g,)
+                return (_sgn(x) * g,)
             if p == 2:
-                return (x * np.where(out == 0, zero, g / out),)
+                return (g * np.where(out == 0, zero, x / out),)
             if math.isinf(p):
-                hit = np.abs(x) == out
-                count = np.sum(hit, axis=ctx.dims, keepdims=True)
-                return (np.sign(x) * hit * (g / count),)
-            scaled = np.where(x == 0, zero, np.sign(x) * np.abs(x) ** (p - 1))
+                a = np.abs(x)
+                hit = (a == out) | np.isnan(a)
+                count = np.sum(hit, axis=ctx.dims, keepdims=True).astype(g.dtype)
+                return (_sgn(x) * ((g / count) * hit),)
+            if p < 1:
+                scaled = _sgn(x) * np.where(x == 0, zero, np.abs(x) ** (p - 1))
+                return (scaled * g * out ** (1 - p),)
+            scaled = _sgn(x) * np.abs(x) ** (p - 1) if p < 2 else x * np.abs(x) ** (p - 2)
             return (scaled * np.where(out == 0, zero, g / out ** (p - 1)),)
 
 
@@ -127,7 +140,12 @@ def _vector_norm(x: Tensor, ord, dim, keepdim: bool, dtype) -> Tensor:
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on the "
                                    f"dimension {d}because this dimension is empty and the "
                                    "operation does not have an identity")
-    return VectorNorm.apply(x, ord=float(ord), dims=dims, keepdim=bool(keepdim), dtype=dt)
+    count = 1
+    for d in dims:
+        count *= data.shape[d]
+    single = count == 1 and (data.ndim > 0 or dim is None)   # as PyTorch: no accumulation
+    return VectorNorm.apply(x, ord=float(ord), dims=dims, keepdim=bool(keepdim), dtype=dt,
+                            single=single)
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None,

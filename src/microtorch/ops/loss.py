@@ -1,6 +1,7 @@
-"""Loss functions, each ONE graph node (an `ArrayFunction`) around a fused Cython kernel.
+"""Loss functions, each ONE graph node (an `ArrayFunction`) around a fused Cython kernel,
+except l1_loss, which PyTorch composes from sub, abs and mean/sum (so does microtorch).
 
-Pointwise losses (mse, l1, bce, bce_with_logits) flatten input and target (broadcast to
+Pointwise losses (mse, bce, bce_with_logits) flatten input and target (broadcast to
 one shape and one float dtype) and hand flat buffers to the kernels. Cross-entropy and
 NLL move the class dimension last, flatten to (rows, C) and call the row kernels; the
 gradient is moved back to the input's layout in backward. Each node saves the inputs' own
@@ -10,10 +11,13 @@ BCE weights and `pos_weight` are constants, as in PyTorch: keyword options of th
 (no edge, no gradient), copied in forward so that later in-place changes cannot reach
 backward.
 
-These functions take already-validated arguments and a reduction code (0 none, 1 mean,
-2 sum); PyTorch's argument checks and messages live in `microtorch.nn.functional`.
+These functions take a reduction code (0 none, 1 mean, 2 sum) and arguments whose shapes
+`microtorch.nn.functional` has checked; the BCE losses check dtypes, values and weights
+here, in the order PyTorch's kernels do.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,6 +26,10 @@ from .. import _kernels as K
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
 from ..autograd.node import pass_through, pass_through_type
+from . import arithmetic as _ar
+from . import reduction as _red
+from . import shape as _shape
+from . import unary as _unary
 
 NONE, MEAN, SUM = K.REDUCTION_NONE, K.REDUCTION_MEAN, K.REDUCTION_SUM
 
@@ -33,11 +41,12 @@ def work_dtype(dt: np.dtype) -> np.dtype:
 
 
 def result_float_dtype(name: str, *arrays: np.ndarray) -> np.dtype:
-    """PyTorch's promoted dtype of the operands, which must end up floating."""
+    """PyTorch's promoted dtype of the operands, which must end up floating. The losses
+    broadcast their operands to one shape first, so a 0-d one promotes like the others."""
     dt = arrays[0].dtype
     for a in arrays[1:]:
         if a is not None and a.dtype != dt:
-            dt = _dtype.promote(np.empty((1,), dt), a)
+            dt = _dtype.promote(np.empty((1,), dt), np.empty((1,), a.dtype))
     if dt.kind != "f":
         raise NotImplementedError(f'"{name}" not implemented for \'{_dtype.scalar_name(dt)}\'')
     return dt
@@ -65,22 +74,28 @@ def _grad_flat(g: np.ndarray, dt: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(g, dtype=dt).reshape(-1)
 
 
-def _per_element(g: np.ndarray, reduction: int, n: int, shape: tuple) -> np.ndarray:
-    """The incoming gradient as a factor per element (broadcastable to `shape`)."""
-    if reduction == NONE:
-        return g.reshape(shape)
-    return g.reshape(()) / n if reduction == MEAN else g.reshape(())
+def _target_grad(d: np.ndarray, g: np.ndarray, w: np.ndarray | None, reduction: int
+                 ) -> np.ndarray:
+    """A target's gradient from its per-element derivative `d`, in PyTorch's order:
+    times the incoming gradient, times the weight, then divided by n for the mean."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        gt = d * (g if reduction == NONE else g.reshape(()))
+        if w is not None:
+            gt = gt * w
+        return gt / d.size if reduction == MEAN else gt
 
 
 # ------------------------------------------------------------- pointwise losses
 def _pointwise_forward(ctx, kernel, name: str, x0: np.ndarray, t0: np.ndarray,
-                       weights: tuple, reduction: int) -> np.ndarray:
+                       weights: tuple, reduction: int, out_dtype: np.dtype | None = None
+                       ) -> np.ndarray:
     """Run one flat pointwise loss kernel.
 
     `weights` are the optional per-element arrays the kernel takes after the target
     (weight, pos_weight), each None or broadcastable to the input's shape. The inputs' own
     arrays are saved (their version counters guard them); backward flattens them again,
     which costs nothing when they already are C-contiguous, of the work dtype and shape.
+    The result has `out_dtype`, by default the promoted dtype the kernel computes in.
     """
     dt = result_float_dtype(name, x0, t0)
     wd = work_dtype(dt)
@@ -90,7 +105,7 @@ def _pointwise_forward(ctx, kernel, name: str, x0: np.ndarray, t0: np.ndarray,
     kernel(x, t, *extra, out, reduction)
     ctx.reduction, ctx.out_shape, ctx.work_dtype = reduction, shape, wd
     ctx.save_for_backward(x0, t0, *weights)
-    return _result(out, shape, reduction, dt)
+    return _result(out, shape, reduction, dt if out_dtype is None else out_dtype)
 
 
 def _flat_saved(ctx, g: np.ndarray) -> tuple:
@@ -128,26 +143,6 @@ class MseLoss(ArrayFunction):
         return _pointwise_grads(ctx, gx, -gx if ctx.needs_input_grad[1] else None)
 
 
-class L1Loss(ArrayFunction):
-    node_name = "L1LossBackward0"
-
-    @staticmethod
-    def forward(ctx, input, target, reduction):
-        return _pointwise_forward(ctx, K.l1_forward, "l1_cpu", input, target, (), reduction)
-
-    @staticmethod
-    def backward(ctx, g):
-        g, x, t = _flat_saved(ctx, g)
-        gx = np.empty_like(x)
-        K.l1_backward(g, x, t, gx, ctx.reduction)
-        return _pointwise_grads(ctx, gx, -gx if ctx.needs_input_grad[1] else None)
-
-
-def _clamped_log(v: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log(v), -100)
-
-
 class BinaryCrossEntropy(ArrayFunction):
     """-w (t log x + (1 - t) log(1 - x)); `weight` is a constant (no gradient)."""
 
@@ -165,11 +160,10 @@ class BinaryCrossEntropy(ArrayFunction):
         K.bce_backward(g, x, t, w, gx, ctx.reduction)
         gt = None
         if ctx.needs_input_grad[1]:
-            # d/dt [(t - 1) log(1 - x) - t log(x)] = log(1 - x) - log(x), logs clamped at -100
-            d = _clamped_log(1 - x) - _clamped_log(x)
-            if w is not None:
-                d = d * w
-            gt = d * _per_element(g, ctx.reduction, x.size, x.shape)
+            # PyTorch's d/dt: -logit(x) = log(1 - x) - log(x) unclamped (inf at 0 and 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = -np.log(x / (1 - x))
+            gt = _target_grad(d, g, w, ctx.reduction)
         return _pointwise_grads(ctx, gx, gt)
 
 
@@ -180,9 +174,13 @@ class BinaryCrossEntropyWithLogits(ArrayFunction):
 
     @staticmethod
     def forward(ctx, input, target, weight, pos_weight, reduction):
-        return _pointwise_forward(ctx, K.bce_with_logits_forward,
-                                  "binary_cross_entropy_with_logits", input, target,
-                                  (weight, pos_weight), reduction)
+        # PyTorch computes the loss in place in (1 - target): the result has target's dtype
+        out = _pointwise_forward(ctx, K.bce_with_logits_forward,
+                                 "binary_cross_entropy_with_logits", input, target,
+                                 (weight, pos_weight), reduction, out_dtype=target.dtype)
+        if input.dtype != target.dtype:
+            out = _bce_with_logits_mixed(input, target, weight, pos_weight, reduction)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -191,13 +189,44 @@ class BinaryCrossEntropyWithLogits(ArrayFunction):
         K.bce_with_logits_backward(g, x, t, w, pw, gx, ctx.reduction)
         gt = None
         if ctx.needs_input_grad[1]:
-            # d/dt [(1 - t) x + (1 + (pw - 1) t) softplus(-x)] = -x + (pw - 1) softplus(-x)
-            softplus = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-            d = -x if pw is None else -x + (pw - 1) * softplus
-            if w is not None:
-                d = d * w
-            gt = d * _per_element(g, ctx.reduction, x.size, x.shape)
+            # d/dt = -x, or log_sigmoid(-x) - pw log_sigmoid(x) with pos_weight
+            if pw is None:
+                d = -x
+            else:
+                soft = np.log1p(np.exp(-np.abs(x)))
+                d = (np.minimum(-x, 0) - soft) - (np.minimum(x, 0) - soft) * pw
+            gt = _target_grad(d, g, w, ctx.reduction)
         return _pointwise_grads(ctx, gx, gt)
+
+
+def _bce_with_logits_mixed(x: np.ndarray, t: np.ndarray, w: np.ndarray | None,
+                           pw: np.ndarray | None, reduction: int) -> np.ndarray:
+    """BCE with logits of operands of different float dtypes, step by step as PyTorch's
+    composition: each in-place step rounds to its destination's dtype (input's for the log
+    sigmoid, target's for the loss), which the fused kernel (one dtype) cannot."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        if pw is not None:
+            log_sig = (log_sig * ((pw - 1) * t + 1)).astype(x.dtype, copy=False)
+        loss = ((1 - t) * x).astype(t.dtype)
+        loss = (loss - log_sig).astype(t.dtype, copy=False)
+        if w is not None:
+            loss = (loss * w).astype(t.dtype, copy=False)
+        if reduction == NONE:
+            return loss
+        total = loss.sum(dtype=t.dtype)
+        return np.asarray(total / t.dtype.type(loss.size) if reduction == MEAN else total)
+
+
+def broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """torch.broadcast_tensors(input, target), which F's pointwise losses call first (each
+    operand already of the common shape is returned as is)."""
+    xs, ts = input._data.shape, target._data.shape
+    if xs == ts:
+        return input, target
+    shape = np.broadcast_shapes(xs, ts)
+    return (input if xs == shape else _shape.expand(input, shape),
+            target if ts == shape else _shape.expand(target, shape))
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: int = MEAN) -> Tensor:
@@ -206,39 +235,103 @@ def mse_loss(input: Tensor, target: Tensor, reduction: int = MEAN) -> Tensor:
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: int = MEAN) -> Tensor:
-    """|input - target|, reduced."""
-    return L1Loss.apply(input, target, reduction=reduction)
+    """|input - target|, reduced. PyTorch composes it from sub, abs and mean or sum, so its
+    graph ends in AbsBackward0, MeanBackward0 or SumBackward0 and integer operands follow
+    those ops' rules (an int64 sum is fine, an int64 mean is refused)."""
+    x, t = broadcast_pair(input, target)
+    loss = _unary.abs(_ar.sub(x, t))
+    if reduction == NONE:
+        return loss
+    return _red.sum(loss) if reduction == SUM else _red.mean(loss)
+
+
+def _first_outside_unit(a: np.ndarray) -> int:
+    """Flat index of the first element outside [0, 1] (NaN included), or a.size."""
+    bad = ~((a >= 0) & (a <= 1))
+    return int(bad.argmax()) if bad.any() else a.size
+
+
+def _check_bce(input: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> None:
+    """binary_cross_entropy's checks in PyTorch's order: equal dtypes, a floating one,
+    values in [0, 1] (the first offending element decides), a weight that broadcasts to
+    the input's shape without enlarging it."""
+    xd, td = input.dtype, target.dtype
+    if xd != td:
+        raise RuntimeError(f"Found dtype {_dtype.scalar_name(td)} but expected "
+                           f"{_dtype.scalar_name(xd)}")
+    if xd.kind != "f":
+        raise NotImplementedError(
+            f'"binary_cross_entropy" not implemented for \'{_dtype.scalar_name(xd)}\'')
+    if input.size:
+        bx, bt = _first_outside_unit(input), _first_outside_unit(target)
+        if min(bx, bt) < input.size:
+            which = "input" if bx <= bt else "target"
+            raise RuntimeError(f"all elements of {which} should be between 0 and 1")
+    if weight is not None:
+        _check_inplace_broadcast(input.shape, weight.shape)
+
+
+def _broadcast_shapes(a: tuple, b: tuple) -> tuple:
+    """The broadcast shape of `a` and `b`, or PyTorch's error for the first mismatch."""
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor "
+                               f"b ({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
+    return np.broadcast_shapes(a, b)
+
+
+def _check_inplace_broadcast(shape: tuple, other: tuple) -> None:
+    """PyTorch's error for an in-place op whose operand would enlarge the result."""
+    full = np.broadcast_shapes(shape, other)
+    if full != shape:
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast "
+                           f"shape {list(full)}")
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: int = MEAN) -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) on probabilities x, each log clamped at -100."""
-    _require_float(input, target)
-    try:
-        return BinaryCrossEntropy.apply(input, target, weight=constant(weight),
-                                        reduction=reduction)
-    except ValueError as err:
-        if "between 0 and 1" in str(err):
-            raise RuntimeError(str(err)) from None
-        raise
+    _check_bce(input._data, target._data, None if weight is None else weight._data)
+    return BinaryCrossEntropy.apply(input, target, weight=constant(weight),
+                                    reduction=reduction)
 
 
-def _require_float(input: Tensor, target: Tensor) -> None:
-    """BCE losses take floating input and target (PyTorch refuses integer ones)."""
-    for t in (target, input):
-        if t._data.dtype.kind != "f":
-            other = input if t is target else target
-            raise RuntimeError(
-                f"Found dtype {_dtype.scalar_name(t._data.dtype)} but expected "
-                f"{_dtype.scalar_name(other._data.dtype) if other._data.dtype.kind == 'f' else 'Float'}"
-            )
+_SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+_SUB_TWO_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                  "Use the `^` or `logical_xor()` operator instead.")
+
+
+def _check_bce_with_logits(input: np.ndarray, target: np.ndarray, weight: np.ndarray | None,
+                           pos_weight: np.ndarray | None) -> None:
+    """The errors of PyTorch's composition, in its order: log_sigmoid(input),
+    (pos_weight - 1) * target + 1 multiplied into it in place, (1 - target) * input in
+    place (the loss keeps target's dtype), then the weight multiplied in place."""
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"log_sigmoid_cpu" not implemented for '
+                                  f"'{_dtype.scalar_name(input.dtype)}'")
+    if pos_weight is not None:
+        if pos_weight.dtype.kind == "b":
+            raise RuntimeError(_SUB_BOOL)
+        _check_inplace_broadcast(input.shape, _broadcast_shapes(pos_weight.shape, target.shape))
+    if target.dtype.kind == "b":
+        raise RuntimeError(_SUB_TWO_BOOLS)
+    if target.dtype.kind != "f":
+        raise RuntimeError(f"result type {_dtype.scalar_name(input.dtype)} can't be cast to "
+                           f"the desired output type {_dtype.scalar_name(target.dtype)}")
+    if weight is not None:
+        _check_inplace_broadcast(input.shape, _broadcast_shapes(input.shape, weight.shape))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      pos_weight: Tensor | None = None,
                                      reduction: int = MEAN) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed stably from the logits."""
-    _require_float(input, target)
+    x, t = input._data, target._data
+    if (x.dtype.kind != "f" or t.dtype.kind != "f" or weight is not None
+            or pos_weight is not None):
+        _check_bce_with_logits(x, t, None if weight is None else weight._data,
+                               None if pos_weight is None else pos_weight._data)
     return BinaryCrossEntropyWithLogits.apply(input, target, weight=constant(weight),
                                               pos_weight=constant(pos_weight),
                                               reduction=reduction)
@@ -323,7 +416,7 @@ def class_rows(x: np.ndarray, dt: np.dtype) -> tuple[np.ndarray, tuple]:
         rows = np.moveaxis(x, 1, -1)
     moved_shape = rows.shape
     rows = np.ascontiguousarray(rows, dtype=dt)
-    return rows.reshape(-1, x.shape[0 if x.ndim == 1 else 1]), moved_shape
+    return rows.reshape(math.prod(moved_shape[:-1]), moved_shape[-1]), moved_shape
 
 
 def class_unrows(g: np.ndarray, moved_shape: tuple, ndim: int) -> np.ndarray:
@@ -489,6 +582,8 @@ class CrossEntropyProbs(ArrayFunction):
         out = _out(rows.shape[0], reduction, wd)
         denom = K.cross_entropy_prob_forward(rows, trows, _weight_array(weight, wd),
                                              label_smoothing, log_probs, out, reduction)
+        if reduction == MEAN and rows.size == 0:    # PyTorch: the mean of nothing is NaN
+            out[0] = np.nan
         ctx.reduction, ctx.eps, ctx.denom = reduction, label_smoothing, denom
         ctx.moved_shape, ctx.in_ndim = moved, input.ndim
         ctx.save_for_backward(log_probs, target, weight)
@@ -524,6 +619,7 @@ class CrossEntropyProbsMean(CrossEntropyProbs):
 def cross_entropy_probs(input: Tensor, target: Tensor, weight: Tensor | None = None,
                         label_smoothing: float = 0.0, reduction: int = MEAN) -> Tensor:
     """Cross-entropy of logits against class probabilities of the input's shape."""
-    fn = CrossEntropyProbsMean if reduction == MEAN else CrossEntropyProbs
+    # PyTorch's mean of an empty input is a NaN fill, whose graph ends in the negation
+    fn = CrossEntropyProbsMean if reduction == MEAN and input.numel() else CrossEntropyProbs
     return fn.apply(input, target, weight=constant(weight), label_smoothing=label_smoothing,
                     reduction=reduction)

@@ -15,7 +15,8 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import require_tensor
+from ..autograd.grad_mode import state
+from ._operands import check_scalar_fits, require_tensor
 from ._out import write_out
 from .inplace import check_broadcast_into, check_inplace
 
@@ -102,10 +103,10 @@ def triu_(input: Tensor, diagonal: int = 0) -> Tensor:
 # ---- masked_fill ---------------------------------------------------------------------------
 
 def _fill_value(value, dtype: np.dtype) -> np.ndarray:
-    """`value` as a 0-d array of the input's dtype (PyTorch casts it, e.g. 2.5 -> 2)."""
+    """`value` as a 0-d array of the input's dtype (PyTorch casts it, e.g. 2.5 -> 2, and
+    refuses values the dtype cannot hold, e.g. inf for an integer tensor)."""
     v = np.asarray(value)
-    if dtype.kind in "iu" and v.dtype.kind == "f" and not np.isfinite(v):
-        raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    check_scalar_fits(v.item(), dtype)
     return v.astype(dtype)
 
 
@@ -125,12 +126,14 @@ class MaskedFill(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, mask=None, value=0.0, inplace=False):
-        ctx.mask = mask
+        mask = mask._data                   # a Tensor option: its saved array is guarded
+        ctx.save_for_backward(mask)
         return _masked(ctx, x, mask, value, inplace)
 
     @staticmethod
     def backward(ctx, g):
-        return (np.where(ctx.mask, np.zeros((), g.dtype), g),)
+        (mask,) = ctx.saved_tensors
+        return (np.where(mask, np.zeros((), g.dtype), g),)
 
 
 class MaskedFillTensor(ArrayFunction):
@@ -141,14 +144,16 @@ class MaskedFillTensor(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, value, mask=None, inplace=False):
-        ctx.mask = mask
+        mask = mask._data                   # a Tensor option: its saved array is guarded
+        ctx.save_for_backward(mask)
         return _masked(ctx, x, mask, value, inplace)
 
     @staticmethod
     def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
         zero = np.zeros((), g.dtype)
-        return (np.where(ctx.mask, zero, g),
-                np.where(ctx.mask, g, zero) if ctx.needs_input_grad[1] else None)
+        return (np.where(mask, zero, g),
+                np.where(mask, g, zero) if ctx.needs_input_grad[1] else None)
 
 
 def _check_masked_fill(input, mask, value) -> None:
@@ -164,8 +169,11 @@ def _check_masked_fill(input, mask, value) -> None:
 
 def _apply_masked_fill(input: Tensor, mask: Tensor, value, inplace: bool) -> Tensor:
     if isinstance(value, Tensor):
-        return MaskedFillTensor.apply(input, value, mask=mask._data, inplace=inplace)
-    return MaskedFill.apply(input, mask=mask._data, value=value, inplace=inplace)
+        if not inplace and value._requires_grad and state.enabled \
+                and input._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {input.dtype.scalar_name}")
+        return MaskedFillTensor.apply(input, value, mask=mask, inplace=inplace)
+    return MaskedFill.apply(input, mask=mask, value=value, inplace=inplace)
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:

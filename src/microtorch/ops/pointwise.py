@@ -20,7 +20,14 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import float_array, operand, promote_arrays, refuse_bool, require_tensor
+from ._operands import (
+    check_scalar_fits,
+    float_array,
+    operand,
+    promote_arrays,
+    refuse_bool,
+    require_tensor,
+)
 from ._out import write_out
 from .inplace import check_broadcast_into, check_cast_back, check_inplace, check_no_overlap
 
@@ -275,18 +282,21 @@ class Atan2(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y, inplace=False):
+        # saved as given (guarded; in place, x's old values), and used in their own dtypes
+        # in backward, as PyTorch does
+        ctx.save_for_backward(x.copy() if inplace else x, y)
         target = x  # the array an in-place op writes into (x is promoted below)
         x, y = _float_pair(x, _apart(x, y))
         out = np.arctan2(x, y)
-        ctx.save_for_backward(x.copy() if inplace else x, y)
         return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            scale = g / (x * x + y * y)
-        return scale * y, -scale * x
+        x, y = (a if a.dtype.kind == "f" else a.astype(g.dtype) for a in ctx.saved_tensors)
+        with np.errstate(all="ignore"):                # as PyTorch: 1 / 0 counts as 0
+            d = x * x + y * y
+            recip = np.where(d == 0, np.zeros((), d.dtype), 1 / d)
+            return g * y * recip, g * -x * recip
 
 
 class Hypot(ArrayFunction):
@@ -297,20 +307,22 @@ class Hypot(ArrayFunction):
     @staticmethod
     def forward(ctx, x, y, inplace=False):
         target = x  # the array an in-place op writes into (x is promoted below)
-        x, y = promote_arrays(x, _apart(x, y))
-        out = np.hypot(x, y)
-        if inplace:
-            ctx.save_for_backward(x.copy(), y, out)
+        need = ctx.needs_input_grad       # x, y saved as given (in their own dtypes) and only
+        saved_x = (x.copy() if inplace else x) if need[0] else None   # for their own gradient
+        x, y2 = promote_arrays(x, _apart(x, y))
+        out = np.asarray(np.hypot(x, y2))    # an array even when 0-d: saved, and guarded
+        if inplace:         # the result as written into target: guarded as the output
+            ctx.save_for_backward(saved_x, y if need[1] else None, target)
             return _into(ctx, target, out)
-        ctx.save_for_backward(x, y, out)
+        ctx.save_for_backward(saved_x, y if need[1] else None, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, y, out = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            scale = g / out
-        return scale * x, scale * y
+        with np.errstate(all="ignore"):               # PyTorch's order: g * x / out
+            return (None if x is None else _div(_mul(g, x), out),
+                    None if y is None else _div(_mul(g, y), out))
 
 
 class Logaddexp(ArrayFunction):
@@ -322,7 +334,8 @@ class Logaddexp(ArrayFunction):
     def forward(ctx, x, y):
         x, y = promote_arrays(x, y)
         ctx.save_for_backward(x, y)
-        return np.logaddexp(x, y)
+        with np.errstate(all="ignore"):
+            return np.logaddexp(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -371,6 +384,16 @@ class Fmod(ArrayFunction):
         x, y = ctx.saved_tensors
         with np.errstate(all="ignore"):
             return g, -g * np.trunc(x / y)
+
+
+def _mul(a, b):
+    """a * b in PyTorch's result dtype (a 0-d float64 does not widen a float32 array)."""
+    return np.multiply(*promote_arrays(np.asarray(a), np.asarray(b)))
+
+
+def _div(a, b):
+    """a / b in PyTorch's result dtype."""
+    return np.true_divide(*promote_arrays(np.asarray(a), np.asarray(b)))
 
 
 def _require_tensors(name: str, input, other) -> None:
@@ -524,8 +547,11 @@ class Lerp(ArrayFunction):
     @staticmethod
     def forward(ctx, x, y, w, inplace=False):
         y, w = _apart(x, y), _apart(x, w)
-        out = np.asarray(_lerp_array(x, y, w), dtype=x.dtype)
-        ctx.save_for_backward(x.copy() if inplace and ctx.needs_input_grad[2] else x, y, w)
+        out = np.asarray(_lerp_array(x, y, w), dtype=result_dtype(x, y, w))
+        if ctx.needs_input_grad[2]:         # x and y only for w's gradient, as in PyTorch
+            ctx.save_for_backward(x.copy() if inplace else x, y, w)
+        else:
+            ctx.save_for_backward(None, None, w)
         return _into(ctx, x, out) if inplace else out
 
     @staticmethod
@@ -594,19 +620,21 @@ class Addcmul(ArrayFunction):
     @staticmethod
     def forward(ctx, x, t1, t2, value=1, inplace=False):
         target = x  # the array an in-place op writes into (x is promoted below)
+        need = ctx.needs_input_grad        # saved as given (guarded), as PyTorch saves them
+        ctx.save_for_backward(t1 if need[2] else None, t2 if need[1] else None)
         t1, t2 = _apart(x, t1), _apart(x, t2)
         x, t1, t2, value = _promote_three(x, t1, t2, value)
         ctx.value = value
-        ctx.save_for_backward(t1, t2)
         out = x + value * t1 * t2
         return _into(ctx, target, out) if inplace else out
 
     @staticmethod
     def backward(ctx, g):
         t1, t2 = ctx.saved_tensors
-        v = ctx.value
-        return (g, g * (t2 * v) if ctx.needs_input_grad[1] else None,
-                g * (t1 * v) if ctx.needs_input_grad[2] else None)
+        v = ctx.value                         # PyTorch's order, in the saved dtypes
+        with np.errstate(all="ignore"):
+            return (g, _mul(g, t2) * v if ctx.needs_input_grad[1] else None,
+                    _mul(g, t1) * v if ctx.needs_input_grad[2] else None)
 
 
 class Addcdiv(ArrayFunction):
@@ -617,10 +645,11 @@ class Addcdiv(ArrayFunction):
     @staticmethod
     def forward(ctx, x, t1, t2, value=1, inplace=False):
         target = x  # the array an in-place op writes into (x is promoted below)
+        need = ctx.needs_input_grad        # saved as given (guarded), as PyTorch saves them
+        ctx.save_for_backward(t1 if need[2] else None, t2 if need[1] or need[2] else None)
         t1, t2 = _apart(x, t1), _apart(x, t2)
         x, t1, t2, value = _promote_three(x, t1, t2, value)
         ctx.value = value
-        ctx.save_for_backward(t1, t2)
         with np.errstate(all="ignore"):
             out = x + value * t1 / t2
         return _into(ctx, target, out) if inplace else out
@@ -629,9 +658,9 @@ class Addcdiv(ArrayFunction):
     def backward(ctx, g):
         t1, t2 = ctx.saved_tensors
         v = ctx.value
-        with np.errstate(all="ignore"):
-            return (g, g * (v / t2) if ctx.needs_input_grad[1] else None,
-                    -g * (v * t1 / (t2 * t2)) if ctx.needs_input_grad[2] else None)
+        with np.errstate(all="ignore"):       # PyTorch's order, in the saved dtypes
+            return (g, _div(g * v, t2) if ctx.needs_input_grad[1] else None,
+                    _div(_mul(-g * v, t1), t2 * t2) if ctx.needs_input_grad[2] else None)
 
 
 _ADDCDIV_INT = (
@@ -696,34 +725,38 @@ def addcdiv_(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Ten
 
 def _bound_number(ctx, x, bound, inplace, pick, keeps):
     """pick(x, bound) for a number bound; backward lets the gradient through where
-    keeps(x, bound) (x on the kept side, ties included)."""
-    x, bound = promote_arrays(x, bound)
+    keeps(x, bound) (x on the kept side, ties included). Out of place, x is saved as given
+    (guarded against later in-place changes, as PyTorch saves self); in place, a copy."""
+    a, bound = promote_arrays(x, bound)
+    ctx.bound, ctx.keeps = a.dtype.type(bound), keeps
     if ctx.needs_input_grad[0]:
-        ctx.save_for_backward(keeps(x, bound))
-    out = pick(x, np.asarray(bound, dtype=x.dtype))
+        ctx.save_for_backward(a.copy() if inplace else x)
+    out = np.asarray(pick(a, ctx.bound))
     return _into(ctx, x, out) if inplace else out
 
 
 def _bound_number_backward(ctx, g):
-    (keep,) = ctx.saved_tensors
-    return (np.where(keep, g, 0).astype(g.dtype, copy=False),)
+    (x,) = ctx.saved_tensors
+    return (np.where(ctx.keeps(x, ctx.bound), g, np.zeros((), g.dtype)),)
 
 
-def _bound_tensor(ctx, x, b, inplace, pick, keeps):
-    """pick(x, b) for a tensor bound b: x gets the gradient where keeps(x, b), b elsewhere
-    (NaN in x sends it to neither, as in PyTorch)."""
+def _bound_tensor(ctx, x, b, inplace, pick, keeps, beyond):
+    """pick(x, b) for a tensor bound b: x gets the gradient where keeps(x, b), b where
+    beyond(x, b) (NaN in either sends it to neither, as in PyTorch). x and b are saved as
+    given (guarded), x copied when written in place."""
     target = x  # the array an in-place op writes into (x is promoted below)
+    ctx.rules = (keeps, beyond)
+    ctx.save_for_backward(x.copy() if inplace and any(ctx.needs_input_grad) else x, b)
     x, b = promote_arrays(x, _apart(x, b))
-    keep = keeps(x, b)
-    ctx.save_for_backward(keep, ~keep & ~np.isnan(x) if x.dtype.kind == "f" else ~keep)
     out = pick(x, b)
     return _into(ctx, target, out) if inplace else out
 
 
 def _bound_tensor_backward(ctx, g):
-    keep, to_bound = ctx.saved_tensors
+    x, b = promote_arrays(*ctx.saved_tensors)
+    keeps, beyond = ctx.rules
     zero = np.zeros((), g.dtype)
-    return np.where(keep, g, zero), np.where(to_bound, g, zero)
+    return np.where(keeps(x, b), g, zero), np.where(beyond(x, b), g, zero)
 
 
 class ClampMinScalar(ArrayFunction):
@@ -751,7 +784,7 @@ class ClampMin(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, b, inplace=False):
-        return _bound_tensor(ctx, x, b, inplace, np.maximum, np.greater_equal)
+        return _bound_tensor(ctx, x, b, inplace, np.maximum, np.greater_equal, np.less)
 
     backward = staticmethod(_bound_tensor_backward)
 
@@ -761,7 +794,7 @@ class ClampMax(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, b, inplace=False):
-        return _bound_tensor(ctx, x, b, inplace, np.minimum, np.less_equal)
+        return _bound_tensor(ctx, x, b, inplace, np.minimum, np.less_equal, np.greater)
 
     backward = staticmethod(_bound_tensor_backward)
 
@@ -771,6 +804,9 @@ def _clamp_bound(input: Tensor, bound, tensor_cls: type, number_cls: type, key: 
     bound = operand(bound)
     if isinstance(bound, Tensor):
         return tensor_cls.apply(input, bound, inplace=inplace)
+    dt = _promoted(input, bound)
+    refuse_bool(np.empty(0, dt), f"clamp_{key}_scalar_cpu")
+    check_scalar_fits(bound, dt)
     return number_cls.apply(input, inplace=inplace, **{key: bound})
 
 

@@ -40,21 +40,27 @@ def _size_args(shape) -> tuple:
 
 
 def _infer(shape: tuple, numel: int, src_shape: tuple) -> tuple:
-    if shape.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    known = 1
-    for s in shape:
-        if s != -1:
-            if s < 0:
-                raise RuntimeError(f"invalid shape dimension {s}")
+    """`shape` with its -1 (if any) filled in for `numel` elements; PyTorch's errors."""
+    known, infer = 1, None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            infer = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
+        else:
             known *= s
-    if -1 in shape:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return shape
+    if infer is None:
+        if known == numel:
+            return shape
+    elif known == numel or known > 0 and numel % known == 0:
+        if known == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} "
+                               "because the unspecified dimension size -1 can be any value and "
+                               "is ambiguous")
+        return shape[:infer] + (numel // known,) + shape[infer + 1:]
+    raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
 
 
 class View(ArrayFunction):
@@ -70,9 +76,8 @@ class View(ArrayFunction):
             y.shape = shape
         except AttributeError:
             raise RuntimeError(
-                f"view size is not compatible with input tensor's size and stride (input shape "
-                f"{list(x.shape)}, requested {list(shape)}): at least one dimension spans across "
-                "two contiguous subspaces. Use .reshape(...) instead."
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
             ) from None
         return y
 
@@ -141,9 +146,9 @@ def reshape_as(input: Tensor, other: Tensor) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
     shape = input._data.shape
+    s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if not shape:
         return reshape(input, (1,))
-    s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -158,7 +163,20 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split one dim into `sizes`."""
     shape = input._data.shape
     d = wrap_dim(dim, len(shape))
-    return view(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+    sizes = _size_args((sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if not shape:
+        raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but "
+                           "tensor has no dimensions")
+    try:
+        sizes = _infer(sizes, shape[d], shape)
+    except RuntimeError as err:
+        if "is invalid for input of size" in str(err):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to "
+                               f"the size of dim {d} ({shape[d]}) in the input tensor") from None
+        raise RuntimeError(f"unflatten got an unexpected error:\n{err}") from None
+    return View.apply(input, shape=shape[:d] + sizes + shape[d + 1:])
 
 
 class Permute(ArrayFunction):
@@ -267,8 +285,11 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if dim is None:
         return Squeeze.apply(input, axes=tuple(i for i, s in enumerate(x.shape) if s == 1))
     several = isinstance(dim, (tuple, list))
-    dims = dim if several else (dim,)
-    axes = tuple(d for d in (wrap_dim(d, x.ndim) for d in dims) if x.ndim and x.shape[d] == 1)
+    dims = [wrap_dim(d, x.ndim) for d in (dim if several else (dim,))]
+    for i, d in enumerate(dims):
+        if d in dims[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    axes = tuple(d for d in dims if x.ndim and x.shape[d] == 1)
     return (SqueezeDims if several else SqueezeDim).apply(input, axes=axes)
 
 
@@ -280,7 +301,11 @@ class Expand(ArrayFunction):
     @staticmethod
     def forward(ctx, x, shape):
         try:
-            return np.broadcast_to(x, shape)
+            out = np.broadcast_to(x, shape)
+            if out.size == x.size and out.size and x.flags.writeable:
+                # nothing repeated (only leading size-1 dims added): a writable view
+                return x[(None,) * (len(shape) - x.ndim) + (Ellipsis,)]
+            return out
         except ValueError:
             raise RuntimeError(
                 f"The expanded size of the tensor ({list(shape)}) must match the existing size "
@@ -355,12 +380,33 @@ def repeat(input: Tensor, *repeats) -> Tensor:
     return Repeat.apply(input, repeats=reps)
 
 
+def empty_like_preserve(a: np.ndarray) -> np.ndarray:
+    """An uninitialised array shaped like `a` whose dims are laid out in the order of `a`'s
+    strides (PyTorch's `memory_format=torch.preserve_format`, the layout of clone and flip
+    results): dims are stably sorted outer to inner by decreasing stride, and a dim of
+    stride 0 or size 1 keeps its place relative to the others."""
+    if a.flags.c_contiguous or a.ndim < 2:
+        return np.empty(a.shape, a.dtype)
+    strides = [st if n > 1 else 0 for st, n in zip(a.strides, a.shape)]
+    perm = list(range(a.ndim))
+    for i in range(1, a.ndim):
+        j = i
+        while j > 0 and 0 < strides[perm[j - 1]] < strides[perm[j]]:
+            perm[j - 1], perm[j] = perm[j], perm[j - 1]
+            j -= 1
+    return np.empty([a.shape[d] for d in perm], a.dtype).transpose(np.argsort(perm))
+
+
 class Clone(ArrayFunction):
     node_name = "CloneBackward0"
 
     @staticmethod
     def forward(ctx, x):
-        return np.array(x, copy=True, order="C")
+        if x.flags.c_contiguous:
+            return x.copy()
+        out = empty_like_preserve(x)
+        out[...] = x
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -2,16 +2,20 @@
 
 smooth_l1(d) = 0.5 d^2 / beta for |d| < beta, else |d| - 0.5 beta;
 huber(d) = 0.5 d^2 for |d| < delta, else delta (|d| - 0.5 delta) (= delta * smooth_l1).
-Input and target broadcast; the target gets the negated gradient.
+Input and target broadcast (so a 0-d operand promotes like a dimensioned one); the
+target gets the negated gradient. Smooth L1's result has the promoted dtype, Huber's the
+input's (PyTorch writes it into a tensor like the input).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .._kernels import REDUCTION_MEAN, REDUCTION_NONE, REDUCTION_SUM
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import promote_arrays
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 
 def _reduce(loss: np.ndarray, reduction: int) -> np.ndarray:
@@ -29,14 +33,17 @@ class _Piecewise(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, t, reduction, threshold):
-        x, t = promote_arrays(x, t)
-        if x.dtype.kind != "f":
-            raise RuntimeError(f"\"{ctx._forward_cls.kernel}\" not implemented for "
-                               f"'{x.dtype.name}'")
-        d = np.subtract(x, t)
+        cls = ctx._forward_cls
+        dt = x.dtype if x.dtype == t.dtype else _dtype.promote(np.empty(1, x.dtype),
+                                                                np.empty(1, t.dtype))
+        out_dt = cls.result_dtype(x.dtype, dt)
+        if dt.kind != "f":
+            raise NotImplementedError(f"\"{cls.kernel}\" not implemented for "
+                                      f"'{_dtype.scalar_name(dt)}'")
+        d = np.subtract(x, t, dtype=dt)
         ctx.reduction, ctx.threshold = reduction, threshold
         ctx.save_for_backward(d)
-        return _reduce(ctx._forward_cls.pointwise(d, threshold), reduction)
+        return _reduce(cls.pointwise(d, threshold).astype(out_dt, copy=False), reduction)
 
     @staticmethod
     def backward(ctx, g):
@@ -53,6 +60,10 @@ class SmoothL1Loss(_Piecewise):
     kernel = "smooth_l1_cpu"
 
     @staticmethod
+    def result_dtype(input_dtype, promoted):
+        return promoted
+
+    @staticmethod
     def pointwise(d, beta):
         ad = np.abs(d)
         return np.where(ad < beta, 0.5 * d * d / beta if beta else 0 * d, ad - 0.5 * beta)
@@ -65,6 +76,14 @@ class SmoothL1Loss(_Piecewise):
 class HuberLoss(_Piecewise):
     node_name = "HuberLossBackward0"
     kernel = "huber_cpu"
+
+    @staticmethod
+    def result_dtype(input_dtype, promoted):
+        """The input's dtype, which must be able to hold the promoted one."""
+        if _CATEGORY[promoted.kind] > _CATEGORY[input_dtype.kind]:
+            raise RuntimeError(f"result type {_dtype.scalar_name(promoted)} can't be cast to "
+                               f"the desired output type {_dtype.scalar_name(input_dtype)}")
+        return input_dtype
 
     @staticmethod
     def pointwise(d, delta):

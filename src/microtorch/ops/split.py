@@ -60,7 +60,8 @@ class Unbind(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim, ctx.dtype, ctx.squeezed = dim, x.dtype, True
-        pieces = tuple(np.moveaxis(x, dim, 0))
+        moved = np.moveaxis(x, dim, 0)
+        pieces = tuple(moved[i, ...] for i in range(moved.shape[0]))    # views, also when 0-d
         ctx.piece_shapes = [p.shape for p in pieces]
         return pieces
 
@@ -130,4 +131,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     require_tensor(input, "unbind")
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-    return Unbind.apply(input, dim=wrap_dim(dim, input._data.ndim))
+    d = wrap_dim(dim, input._data.ndim)
+    if input._data.shape[d] == 0:
+        return ()
+    return Unbind.apply(input, dim=d)

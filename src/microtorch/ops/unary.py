@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
-from ._operands import float_array, promote_arrays, refuse_bool
+from ._operands import check_scalar_fits, float_array, promote_scalars, refuse_bool
 from ._out import write_out
+from .inplace import check_broadcast_into, check_cast_back, check_inplace, check_no_overlap
+from .pointwise import result_dtype
 
 
 class Exp(ArrayFunction):
@@ -140,6 +143,8 @@ class Sign(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype == np.bool_:                     # PyTorch: the sign of a bool is itself
+            return x.copy()
         out = np.sign(x)
         if x.dtype.kind == "f":
             out = np.where(np.isnan(x), x.dtype.type(0), out)     # torch.sign(nan) is 0
@@ -154,41 +159,44 @@ def sign(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """-1, 0 or 1 by the sign of each element (gradient zero)."""
     if out is not None:
         return write_out(out, "sign", lambda: sign(input), input)
-    if input._data.dtype == np.bool_:
-        raise RuntimeError("Boolean inputs not supported for sign, use logical_not or bitwise "
-                           "operations instead")
     return Sign.apply(input)
 
 
+def _number(v):
+    """A numpy scalar bound as the Python number PyTorch's parser sees."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 class Clamp(ArrayFunction):
-    """Clamp to constant bounds (numbers or arrays); PyTorch's node for scalar bounds."""
+    """Clamp to number bounds (PyTorch's ClampBackward1): max(x, min) then min(., max), so a
+    NaN bound gives NaN and min > max gives max; the gradient passes where
+    min <= x <= max."""
 
     node_name = "ClampBackward1"
 
     @staticmethod
-    def forward(ctx, x, lo=None, hi=None):
-        if x.dtype.kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
-            x = x.astype(np.float32)
-        out = x
-        if lo is not None:
-            out = np.maximum(out, np.asarray(lo, dtype=x.dtype)) if isinstance(lo, np.ndarray) \
-                else np.where(out < lo, np.asarray(lo, dtype=x.dtype), out)
-        if hi is not None:
-            out = np.minimum(out, np.asarray(hi, dtype=x.dtype)) if isinstance(hi, np.ndarray) \
-                else np.where(out > hi, np.asarray(hi, dtype=x.dtype), out)
-        ctx.lo, ctx.hi = lo, hi
-        ctx.save_for_backward(x)
-        return np.asarray(out, dtype=x.dtype)
+    def forward(ctx, x, lo=None, hi=None, inplace=False):
+        dt = promote_scalars(x, lo, hi)
+        a = x.astype(dt, copy=False)
+        ctx.lo = lo = None if lo is None else dt.type(lo)
+        ctx.hi = hi = None if hi is None else dt.type(hi)
+        out = a if lo is None else np.maximum(a, lo)
+        out = out if hi is None else np.minimum(out, hi)
+        if ctx.needs_input_grad[0]:          # x as given (guarded, as PyTorch saves self)
+            ctx.save_for_backward(a.copy() if inplace else x)
+        if inplace:
+            x[...] = out
+            ctx.mark_dirty(x)
+            return x
+        return np.asarray(out)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        keep = np.ones(x.shape, dtype=bool)
-        if ctx.lo is not None:
-            keep &= x >= ctx.lo
+        keep = np.ones(x.shape, bool) if ctx.lo is None else x >= ctx.lo
         if ctx.hi is not None:
             keep &= x <= ctx.hi
-        return (np.where(keep, g, 0).astype(g.dtype, copy=False),)
+        return (np.where(keep, g, np.zeros((), g.dtype)),)
 
 
 class ClampTensor(ArrayFunction):
@@ -199,20 +207,25 @@ class ClampTensor(ArrayFunction):
     node_name = "ClampBackward0"
 
     @staticmethod
-    def forward(ctx, x, lo, hi):
-        for bound in (lo, hi):
-            if bound is not None:
-                x, _ = promote_arrays(x, bound)
-        lo = None if lo is None else np.asarray(lo, dtype=x.dtype)
-        hi = None if hi is None else np.asarray(hi, dtype=x.dtype)
-        out = x if lo is None else np.maximum(x, lo)
+    def forward(ctx, x, lo, hi, inplace=False):
+        ctx.dtype = dt = result_dtype(*(a for a in (x, lo, hi) if a is not None))
+        # saved as given (guarded against later in-place changes); x copied if written here
+        ctx.save_for_backward(x.copy() if inplace and any(ctx.needs_input_grad) else x, lo, hi)
+        a = x.astype(dt, copy=False)
+        lo = None if lo is None else lo.astype(dt, copy=False)
+        hi = None if hi is None else hi.astype(dt, copy=False)
+        out = a if lo is None else np.maximum(a, lo)
         out = out if hi is None else np.minimum(out, hi)
-        ctx.save_for_backward(x, lo, hi)
+        if inplace:
+            x[...] = out
+            ctx.mark_dirty(x)
+            return x
         return np.asarray(out)
 
     @staticmethod
     def backward(ctx, g):
-        x, lo, hi = ctx.saved_tensors
+        x, lo, hi = (None if a is None else a.astype(ctx.dtype, copy=False)
+                     for a in ctx.saved_tensors)
         need = ctx.needs_input_grad
         zero = np.zeros((), g.dtype)
         if lo is None:
@@ -226,15 +239,98 @@ class ClampTensor(ArrayFunction):
                      for m, n in zip((to_x, to_lo, to_hi), need))
 
 
-def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:
-    """Limit every element to [min, max]; the gradient passes where min <= x <= max."""
-    if out is not None:
-        return write_out(out, "clamp", lambda: clamp(input, min, max), input, min, max)
+def _clamp_signature_error(name: str, min, max) -> TypeError:
+    """PyTorch's parser error for a tensor bound mixed with a number bound."""
+    got = ", ".join(f"{k}={type(v).__name__}" for k, v in (("max", max), ("min", min))
+                    if v is not None)
+    return TypeError(
+        f"{name}() received an invalid combination of arguments - got (Tensor, {got}), but "
+        "expected one of:\n * (Tensor input, Tensor min = None, Tensor max = None, *, "
+        "Tensor out = None)\n * (Tensor input, Number min = None, Number max = None, *, "
+        "Tensor out = None)\n")
+
+
+def _bounds(name: str, min, max):
+    """(min, max) as clamp's overloads take them: both tensors (or None), or both numbers (or
+    None). Next to a number, a 0-d tensor that does not require grad counts as its number
+    (PyTorch's parser); other mixes are a TypeError."""
+    min, max = _number(min), _number(max)
+    if isinstance(min, Tensor) == isinstance(max, Tensor) or min is None or max is None:
+        return min, max
+    if not all(_as_number(v) for v in (min, max)):
+        raise _clamp_signature_error(name, min, max)
+    return tuple(v.item() if isinstance(v, Tensor) else v for v in (min, max))
+
+
+def _as_number(v) -> bool:
+    return not isinstance(v, Tensor) or (v._data.ndim == 0 and not v._requires_grad)
+
+
+def _clamp_dtype(input: Tensor, min, max) -> np.dtype:
+    """Check clamp's dtypes and number bounds as PyTorch does; return the result dtype."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        dt = result_dtype(*(t._data for t in (input, min, max) if t is not None))
+        if dt == np.bool_ and min is not None and max is not None:
+            refuse_bool(np.empty(0, dt), "clamp_cpu")
+        return dt
+    dt = promote_scalars(input._data, min, max)
+    kernel = "clamp" if min is not None and max is not None else \
+        "clamp_min" if min is not None else "clamp_max"
+    refuse_bool(np.empty(0, dt), f"{kernel}_scalar_cpu")
+    for v in (min, max):
+        if v is not None:
+            check_scalar_fits(v, dt)
+    return dt
+
+
+def _clamp(name: str, input: Tensor, min, max) -> Tensor:
+    min, max = _bounds(name, min, max)
+    _clamp_dtype(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return ClampTensor.apply(input, min, max)
     return Clamp.apply(input, lo=min, hi=max)
 
 
-clip = clamp
+def _clamp_(name: str, input: Tensor, min, max) -> Tensor:
+    min, max = _bounds(name, min, max)
+    tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
+    own = input._data.dtype
+    dt = result_dtype(*(t._data for t in (input, min, max) if t is not None)) if tensors \
+        else promote_scalars(input._data, min, max)
+    check_cast_back(dt, own, _dtype.scalar_name if tensors else _dtype.c_name)
+    check_no_overlap(input)
+    _clamp_dtype(input, min, max)
+    for t in (min, max):
+        if isinstance(t, Tensor):
+            check_broadcast_into(t._data.shape, input._data.shape)
+    check_inplace(input, min, max)
+    if tensors:
+        return ClampTensor.apply(input, min, max, inplace=True)
+    return Clamp.apply(input, lo=min, hi=max, inplace=True)
+
+
+def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:
+    """Limit every element to [min, max] (numbers, or tensors that broadcast); a NaN bound
+    gives NaN; the gradient passes where min <= x <= max."""
+    if out is not None:
+        return write_out(out, "clamp", lambda: clamp(input, min, max), input, min, max)
+    return _clamp("clamp", input, min, max)
+
+
+def clip(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:
+    """Alias of clamp."""
+    if out is not None:
+        return write_out(out, "clip", lambda: clip(input, min, max), input, min, max)
+    return _clamp("clip", input, min, max)
+
+
+def clamp_(input: Tensor, min=None, max=None) -> Tensor:
+    """In-place clamp (the result must keep input's dtype and shape)."""
+    return _clamp_("clamp_", input, min, max)
+
+
+def clip_(input: Tensor, min=None, max=None) -> Tensor:
+    """In-place clip (alias of clamp_)."""
+    return _clamp_("clip_", input, min, max)
