@@ -321,6 +321,31 @@ def test_sum_rows(dtype, shape, accumulate):
     np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
 
 
+F32 = np.float32
+BIG = np.full((2, 3), 2e19, F32)            # 2e19 * 2e19 = 4e38 > float32's max
+
+
+@pytest.mark.parametrize("a, b, cells, expected", [
+    (BIG, BIG.T, -1, True),
+    (BIG, BIG.T * F32(0.5), -1, False),                            # 2e38 fits
+    (BIG[:, ::-1], np.broadcast_to(BIG[:1].T, (3, 2)), -1, True),  # any strides
+    (BIG[None, :1], np.broadcast_to(BIG.T, (2, 3, 2)), -1, True),     # batched
+    (np.ones(3, F32), np.array([1, np.nan, 1], F32), -1, True),    # a NaN: always
+    (np.zeros(3, F32), np.array([1, np.inf, 1], F32), -1, True),   # 0 * inf is NaN
+    (np.ones(3, F32), np.ones(3, F32), -1, False),
+    (BIG, BIG.T.astype(np.float64), -1, False),                    # float32 only
+    (BIG.astype(np.float64), BIG.T.astype(np.float64), -1, False),
+    (np.ones((12, 3), F32) * BIG[0, 0], BIG.T, -1, True),          # 12 x 2 cells
+    (np.ones((61, 3), F32) * BIG[0, 0], BIG.T, -1, False),         # 122 cells
+    (BIG, BIG.T, 122, False),
+    (np.full((1, 512), 2e19, F32), np.full((512, 5), 2e19, F32)[:, :1], -1, True),
+    (np.full((1, 513), 2e19, F32), np.full((513, 1), 2e19, F32), -1, False),  # 1026 elements
+    (np.zeros((2, 0), F32), np.zeros((0, 2), F32), -1, False),
+])
+def test_small_f32_overflow(a, b, cells, expected):
+    assert _matmul.small_f32_overflow(a, b, cells) is expected
+
+
 # ----------------------------------------------------- shared argument checks
 
 @pytest.mark.parametrize("name", UNARY + ROWWISE_UNARY)

@@ -259,7 +259,7 @@ class Tensor:
         return _ops_shape.clone(self)
 
     def contiguous(self, memory_format=None) -> Tensor:
-        return self if self._data.flags.c_contiguous else _ops_shape.clone(self)
+        return _ops_shape.contiguous(self)
 
     def to(self, *args, **kwargs) -> Tensor:
         """Convert dtype and/or device ('cpu' only); returns self when nothing changes."""

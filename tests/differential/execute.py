@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+EXTREME = 1e30
+"""Operand magnitudes from which value and gradient differences are classed `*-extreme`."""
 RTOL = {"float16": 4e-3, "bfloat16": 3e-2, "float32": 1e-4, "float64": 1e-9}
 """Relative tolerance per dtype; the absolute part is RTOL * max(1, max |expected|).
 
@@ -207,13 +209,10 @@ def _grad_meta(t) -> tuple:
     return fn is None, _node_name(fn)
 
 
-def _values_differ(got: np.ndarray, exp: np.ndarray, rtol: float) -> tuple | None:
-    """(suffix, description) of the elements of `got` that differ from `exp`, or None. The
-    suffix is "-nonfinite" when every differing element is inf or NaN on one side (an
-    overflow or an inf - inf decided by rounding order), else ""."""
+def _values_differ(got: np.ndarray, exp: np.ndarray, rtol: float) -> str | None:
+    """A description of the elements of `got` that differ from `exp`, or None."""
     if got.shape != exp.shape:
-        return "", f"shape {got.shape} vs {exp.shape}"
-    nonfinite = False
+        return f"shape {got.shape} vs {exp.shape}"
     if exp.dtype.kind in "biu" and got.dtype.kind in "biu":
         bad = np.asarray(got != exp)
     else:
@@ -223,12 +222,10 @@ def _values_differ(got: np.ndarray, exp: np.ndarray, rtol: float) -> tuple | Non
         with np.errstate(all="ignore"):
             close = np.isfinite(g) & np.isfinite(e) & (np.abs(g - e) <= rtol * (scale + np.abs(e)))
             bad = ~((g == e) | (np.isnan(g) & np.isnan(e)) | close)
-        nonfinite = bool(np.all(~(np.isfinite(g) & np.isfinite(e))[bad]))
     if not bad.any():
         return None
     flat = np.flatnonzero(bad.reshape(-1))[:4]
-    return "-nonfinite" if nonfinite else "", (
-            f"{int(bad.sum())} of {exp.size} elements differ: microtorch "
+    return (f"{int(bad.sum())} of {exp.size} elements differ: microtorch "
             f"{got.reshape(-1)[flat].tolist()} vs PyTorch {exp.reshape(-1)[flat].tolist()}")
 
 
@@ -255,7 +252,7 @@ def compare(a, b, torch, storages: dict | None = None, rtol: float = 0.0) -> tup
             return "storage", f"microtorch holds {type(a._data).__name__}, not a numpy.ndarray"
         bad = _values_differ(got, b.detach().numpy(), max(rtol, RTOL.get(dt, 0.0)))
         if bad:
-            return "value" + bad[0], bad[1]
+            return "value", bad
         if a.requires_grad != b.requires_grad:
             return "requires_grad", f"microtorch {a.requires_grad}, PyTorch {b.requires_grad}"
         (la, na), (lb, nb) = _grad_meta(a), _grad_meta(b)
@@ -310,7 +307,7 @@ def _grads_differ(ga, gb, torch, rtol: float) -> tuple[str, str] | None:
         dt = str(b.dtype).replace("torch.", "")
         bad = _values_differ(_arr_mt(a), b.numpy(), max(rtol, RTOL.get(dt, 0.0)))
         if bad:
-            return "grad" + bad[0], f"input {i}: {bad[1]}"
+            return "grad", f"input {i}: {bad}"
     return None
 
 
@@ -347,8 +344,26 @@ class Executor:
                      t.requires_grad, _grad_meta(t)[0] is True, is_input)
 
     def _diff(self, step: Step, kind: str, detail: str, extra: list | None = None) -> Difference:
-        return Difference(step.label, kind, step.dtype_tag, step.shape_tag, detail,
-                          self.lines + (extra or []))
+        return Difference(step.label, self._extreme(step, kind), step.dtype_tag,
+                          step.shape_tag, detail, self.lines + (extra or []))
+
+    def _extreme(self, step: Step, kind: str) -> str:
+        """`kind` + "-extreme" for a value or gradient difference of a step whose float
+        operands hold inf, NaN or a magnitude >= 1e30 (where rounding order decides overflow
+        and cancellation), else `kind`."""
+        if kind.rpartition("-")[2] not in ("value", "grad"):
+            return kind
+        for o in step.operands:
+            if isinstance(o, Scalar):
+                if o.kind == "float" and not abs(float(o.text)) < EXTREME:   # inf, nan too
+                    return kind + "-extreme"
+                continue
+            t = self.t.get(o.name) if isinstance(o, Value) else None
+            if isinstance(t, self.torch.Tensor) and t.dtype.is_floating_point and t.numel():
+                a = t.detach().abs()
+                if not bool(a.isfinite().all()) or float(a.max()) >= EXTREME:
+                    return kind + "-extreme"
+        return kind
 
     def _run_both(self, line: str) -> tuple:
         return self.t.run(line), self.m.run(line)
@@ -470,7 +485,8 @@ class Executor:
             return None
         culprit = self._grad_culprit(step, loss) if d[0].startswith("grad") else step
         detail = d[1] if culprit is step else f"{d[1]}\n(first differs through: {culprit.line})"
-        return Difference(culprit.label, d[0] if d[0].startswith("grad") else "backward-" + d[0],
+        kind = self._extreme(culprit, d[0]) if d[0].startswith("grad") else "backward-" + d[0]
+        return Difference(culprit.label, kind,
                           culprit.dtype_tag, culprit.shape_tag, detail,
                           self.lines + [line, "print(g)"])
 
@@ -519,6 +535,7 @@ class Executor:
                     blame = users[0] if users and not inplace else blame
                     break
         if d:
-            return Difference(blame.label, "final-" + d[0], blame.dtype_tag, blame.shape_tag,
+            return Difference(blame.label, "final-" + self._extreme(blame, d[0]), blame.dtype_tag,
+                              blame.shape_tag,
                               d[1], self.lines + extra)
         return None

@@ -749,7 +749,8 @@ def _layer_norm(b: Builder) -> Step:
             args.append(f"{nm}={p}")
             ops.append(p)
     args += [f"{k}={v}" for k, v in _kw(b, {"eps": lambda b: b.choice(["0.1", "0.0"])})]
-    return b.step("nn.functional.layer_norm", f"F.layer_norm({', '.join(args)})", ops)
+    tag = "[1 element]" if int(np.prod(norm)) == 1 else ""     # rows of one: see ALLOWED
+    return b.step("nn.functional.layer_norm" + tag, f"F.layer_norm({', '.join(args)})", ops)
 
 
 @entry("nn.functional.one_hot")

@@ -27,7 +27,7 @@ import microtorch as mt
 
 from . import classes
 from .campaign import all_entries, libraries, run_program
-from .execute import HEADER, Executor, Step, compare
+from .execute import HEADER, Executor, Step, Value, compare
 from .ops import ENTRIES, registry_entries
 
 PROFILES = {"fast": 500, "thorough": 10_000}
@@ -84,9 +84,8 @@ def test_every_listed_class_has_a_reason():
     (lambda l: l.tensor([1.0, 2.0]), lambda l: l.tensor([1.0, 2.0], dtype=l.float64), "dtype"),
     (lambda l: l.tensor([1.0, 2.0]), lambda l: l.tensor([[1.0, 2.0]]), "shape"),
     (lambda l: l.tensor([1, 2]), lambda l: l.tensor([1, 3]), "value"),
-    (lambda l: l.tensor([np.nan, 1.0]), lambda l: l.tensor([1.0, 1.0]), "value-nonfinite"),
-    (lambda l: l.tensor([np.inf]), lambda l: l.tensor([3e38]), "value-nonfinite"),
-    (lambda l: l.tensor([np.inf, 1.0]), lambda l: l.tensor([np.inf, 2.0]), "value"),
+    (lambda l: l.tensor([np.nan, 1.0]), lambda l: l.tensor([1.0, 1.0]), "value"),
+    (lambda l: l.tensor([np.inf]), lambda l: l.tensor([3e38]), "value"),
     (lambda l: l.ones(2, requires_grad=True), lambda l: l.ones(2), "requires_grad"),
     (lambda l: l.ones(2, requires_grad=True) * 1, lambda l: l.ones(2, requires_grad=True) + 0,
      "grad_fn"),
@@ -110,6 +109,18 @@ def test_a_planted_difference_is_found_and_reproduced():
     assert text.startswith(HEADER)
     namespace: dict = {}
     exec(compile(text, "<reproducer>", "exec"), namespace)     # runs on PyTorch as printed
+
+
+@pytest.mark.parametrize("value, kind", [("1e+38", "value-extreme"), ("inf", "value-extreme"),
+                                         ("1e+20", "value")])
+def test_differences_from_extreme_operands_are_their_own_kind(value, kind):
+    """A value difference of a step whose operand holds inf, NaN or |x| >= 1e30 is classed
+    `value-extreme` (ALLOWED only for some accumulating ops), any other stays `value`."""
+    ex = Executor(torch, mt)
+    ex.m.ns["torch"] = _Shim(mt)
+    d = ex.run(Step("exp", "v0 = torch.exp(x0)", [Value("x0", (2,), "float64")], ["v0"], False,
+                    [f"x0 = torch.tensor([0.0, {value}], dtype=torch.float64)"]))
+    assert d is not None and d.kind == kind
 
 
 class _Shim:

@@ -208,3 +208,61 @@ def test_gradients_match_pytorch(name):
     fn, values = GRADIENTS[name]
     dtype = "float64" if "float64" in name else "float32"
     assert repr(_grads(mt, fn, values, dtype)) == repr(_grads(torch, fn, values, dtype))
+
+
+def _bn(L, x, rm, rv, w=None, b=None, dtype="float32", **kw):
+    """F.batch_norm on lists; a weight given as a tuple is made non-contiguous (every other
+    element of a twice-as-long tensor)."""
+    t = {k: None if v is None else _t(L, v, dtype) for k, v in (("rm", rm), ("rv", rv), ("b", b))}
+    if isinstance(w, tuple):
+        w = _t(L, [v for e in w for v in (e, nan)], dtype)[::2]
+    elif w is not None:
+        w = _t(L, w, dtype)
+    return L.nn.functional.batch_norm(_t(L, x, dtype), t["rm"], t["rv"], weight=w,
+                                      bias=t["b"], **kw)
+
+
+def _bn_rerun(L, op):
+    """A training batch_norm whose saved running stat is then changed in place (or not)."""
+    x = _o(L, 4, 3, requires_grad=True)
+    rm, rv = _z(L, 3), _o(L, 3)
+    y = L.nn.functional.batch_norm(x * _t(L, [1.0, 2.0, 3.0, 4.0]).reshape(4, 1), rm, rv,
+                                   training=True)
+    op(rm, rv)
+    (g,) = L.autograd.grad(y.sum(), [x])
+    return g
+
+
+BATCH_NORM = {
+    # (N, C, L) float32 statistics sum in float64, squares stay float32 (overflow -> 0)
+    "bn train f32 huge 3d": lambda L: _bn(
+        L, [[[1e38, 3e38]], [[-3e38, 1e38]]], None, None, training=True),
+    "bn train f32 huge 3d square overflow": lambda L: _bn(
+        L, [[[3e38, -3e38]], [[3e38, -3e38]]], None, None, b=[-3.5], training=True),
+    # (N, C) inputs: per-thread float32 partial sums (inf + -inf is NaN)
+    "bn train f32 2d partial sums": lambda L: _bn(
+        L, [[3e38], [3e38], [-3e38], [-3e38]], None, None, training=True),
+    # the fast path's fused multiply-add: a constant channel keeps beta's rounding error
+    "bn train f64 constant channel": lambda L: _bn(
+        L, [[-3e38, 1.0], [-3e38, 2.0], [-3e38, 1.0], [-3e38, 5.0]], None, None,
+        dtype="float64", training=True),
+    "bn eval f32 product overflow": lambda L: _bn(
+        L, [[2.0, -4.0]], [4.0, -2.5], [2.5, 3.5], w=[-0.125, -3e38], eps=0.0),
+    # a non-contiguous weight: PyTorch's elementwise ((x - mean) * invstd) * w + b
+    "bn eval f64 strided inf weight": lambda L: _bn(
+        L, [[-2.0, 4.0], [0.0, 0.0]], [1e38, 0.0], [2.0, 2.5], w=(inf, 1.0), dtype="float64",
+        eps=0.0),
+    "bn eval f32 strided weight inf bias": lambda L: _bn(
+        L, [[2.5, 0.0]], [-1.0, 1.0], [1.0, 1.5], w=(-1e38, inf), b=[inf, 4.0]),
+    "bn train f32 strided weight -0": lambda L: _bn(
+        L, [[[3e38, -3e38]], [[3e38, -3e38]]], None, None, w=(-2.0,), training=True),
+    # running stats are saved for backward; the forward's own update is no modification
+    "bn running stats untouched": lambda L: _bn_rerun(L, lambda rm, rv: None),
+    "bn running_mean modified": lambda L: _bn_rerun(L, lambda rm, rv: rm.mul_(2)),
+    "bn running_var modified": lambda L: _bn_rerun(L, lambda rm, rv: rv.add_(1)),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCH_NORM))
+def test_batch_norm_matches_pytorch(name):
+    assert repr(_outcome(BATCH_NORM[name], mt)) == repr(_outcome(BATCH_NORM[name], torch))

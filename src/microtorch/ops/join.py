@@ -13,7 +13,7 @@ from .._tensor import Tensor
 from ..autograd.function import ArrayFunction
 from ._operands import operand, promote_arrays, to_tensor
 from ._out import write_out
-from .shape import wrap_dim
+from .shape import empty_like_operands, wrap_dim
 
 
 def _common_dtype(arrays: list) -> np.dtype:
@@ -125,15 +125,21 @@ class Where(ArrayFunction):
     @staticmethod
     def forward(ctx, x, y, condition, guard=None):
         """`guard`: the condition's Tensor (its saved array is then version-guarded)."""
+        operands = [a for a in (condition, x, y) if isinstance(a, np.ndarray)]
         if isinstance(x, np.ndarray):
             x, y = promote_arrays(x, y)
         else:
             y, x = promote_arrays(y, x)
         ctx.save_for_backward(condition)
         try:
-            return np.where(condition, x, y)
+            out = np.where(condition, x, y)
         except ValueError:
             raise broadcast_error(condition.shape, np.shape(x), np.shape(y)) from None
+        if out.ndim > 1 and not all(a.flags.c_contiguous for a in operands):
+            laid = empty_like_operands(out.shape, out.dtype, *operands)
+            laid[...] = out                 # PyTorch's layout for strided operands
+            out = laid
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -162,49 +162,73 @@ contiguous blocks of rows (2 on the reference machine)."""
 
 def _chunked_sum(a: np.ndarray) -> np.ndarray:
     """Sum over axis 0 of a 2-d array in its dtype, as PyTorch's per-thread row sums: each
-    block of rows summed in order, then the blocks added."""
+    block of rows summed in order, then the blocks added (which differs from one running
+    sum beyond rounding only when a partial sum overflows)."""
+    total = np.add.reduce(a, axis=0)
     n = a.shape[0]
-    step = -(-n // min(_STAT_CHUNKS, n))
-    total = np.add.reduce(a[:step], axis=0)
-    for start in range(step, n, step):
-        total = total + np.add.reduce(a[start:start + step], axis=0)
+    if n > 1 and not np.isfinite(total).all():
+        step = -(-n // min(_STAT_CHUNKS, n))
+        total = np.add.reduce(a[:step], axis=0)
+        for start in range(step, n, step):
+            total = total + np.add.reduce(a[start:start + step], axis=0)
     return total
 
 
 def _batch_stats(x: np.ndarray, axes: tuple, bshape: tuple, eps: float):
-    """(mean, biased var, invstd) per channel (shaped `bshape`) as PyTorch's CPU kernel:
-    an (N, C) input sums rows in its dtype; otherwise sums accumulate in float64 (PyTorch's
-    acc type on CPU) while the squared deviations stay in the input's dtype."""
+    """(mean, centered input, biased var, invstd) per channel (shaped `bshape`) as PyTorch's
+    CPU kernel: an (N, C) input sums rows in its dtype; otherwise sums accumulate in float64
+    (PyTorch's acc type on CPU) while the squared deviations stay in the input's dtype."""
     n = x.size // x.shape[1]
     dt = x.dtype.type
-    with np.errstate(all="ignore"):
-        if x.ndim == 2 or n == x.shape[0]:
-            rows = x.reshape(x.shape[0], x.shape[1])
-            mean = _chunked_sum(rows) / dt(n)
-            var = _chunked_sum(np.square(rows - mean)) / dt(n)
-            invstd = 1 / np.sqrt(var + dt(eps))
-            return mean.reshape(bshape), var.reshape(bshape), invstd.reshape(bshape)
-        mean = (np.add.reduce(x, axis=axes, keepdims=True, dtype=np.float64) / n).astype(dt)
-        var = np.add.reduce(np.square(x - mean), axis=axes, keepdims=True,
-                            dtype=np.float64) / n
-        invstd = (1 / np.sqrt(var + eps)).astype(dt)
-        return mean, var.astype(dt), invstd
+    if x.ndim == 2 or n == x.shape[0]:
+        rows = x.reshape(x.shape[0], x.shape[1])
+        mean = _chunked_sum(rows) / dt(n)
+        centered = rows - mean
+        var = _chunked_sum(np.square(centered)) / dt(n)
+        invstd = 1 / np.sqrt(var + dt(eps))
+        return (mean.reshape(bshape), centered.reshape(x.shape), var.reshape(bshape),
+                invstd.reshape(bshape))
+    mean = (np.add.reduce(x, axis=axes, keepdims=True, dtype=np.float64) / n).astype(dt)
+    centered = x - mean
+    var = np.add.reduce(np.square(centered), axis=axes, keepdims=True, dtype=np.float64) / n
+    invstd = (1 / np.sqrt(var + eps)).astype(dt)
+    return mean, centered, var.astype(dt), invstd
 
 
-_WIDE = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}
-"""A wider type in which a * b + c rounds once at the end, like a fused multiply-add."""
+_WIDE = {np.dtype(np.float16): np.float64, np.dtype(np.float32): np.float64,
+         np.dtype(np.float64): np.longdouble}
+"""A wider type in which a * b + c rounds (about) once at the end, like a fused multiply-add."""
 
 
 def _fma(a: np.ndarray, b: np.ndarray, c) -> np.ndarray:
-    """a * b + c with PyTorch's vectorized fused multiply-add at the extremes: computed
-    plainly, and redone in a wider type where the plain result is not finite (a product
-    that overflows can still meet a sum that does not)."""
-    with np.errstate(all="ignore"):
-        y = a * b + c
-        if not np.isfinite(y).all():
-            wide = _WIDE[y.dtype]
-            y = (a.astype(wide) * np.asarray(b, wide) + np.asarray(c, wide)).astype(y.dtype)
+    """a * b + c rounded once, as PyTorch's vectorized fused multiply-add. Computed plainly,
+    and redone in a wider type (float64 for float32, long double for float64) where the one
+    rounding shows: a result that is not finite (a product that overflows can meet a sum
+    that does not) or exactly 0 (a product cancelling c, whose rounding error fma keeps)."""
+    y = a * b + c
+    if not (np.isfinite(y).all() and y.all()):
+        wide = _WIDE[y.dtype]
+        y = (a.astype(wide) * np.asarray(b, wide) + np.asarray(c, wide)).astype(y.dtype)
+        if wide is np.longdouble:            # cancellation needs the exact product
+            p, e = _two_product(a, b)
+            exact = (p + c) + e
+            y = np.where(np.isfinite(exact), exact, y)
     return y
+
+
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple:
+    """(p, e) with p = fl(a * b) and p + e = a * b exactly (Dekker's splitting)."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _split(a: np.ndarray) -> tuple:
+    """a as hi + lo, each with at most 26 significant bits (Veltkamp's splitting)."""
+    t = a * 134217729.0
+    hi = t - (t - a)
+    return hi, a - hi
 
 
 def _contiguous(*arrays) -> bool:
@@ -228,32 +252,30 @@ class BatchNorm(ArrayFunction):
         bshape = (1, c) + (1,) * (x.ndim - 2)
         rm = None if running_mean is None else running_mean._data
         rv = None if running_var is None else running_var._data
-        if training:
-            mean, var, invstd = _batch_stats(x, axes, bshape, eps)
-            if rm is not None:
-                n = x.size // c
-                _update_running(rm, mean, momentum)
-                _update_running(rv, var * (n / (n - 1)), momentum)
-        else:
-            mean = rm.reshape(bshape)
-            with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
+            if training:
+                mean, centered, var, invstd = _batch_stats(x, axes, bshape, eps)
+                if rm is not None:
+                    n = x.size // c
+                    _update_running(rm, mean, momentum)
+                    _update_running(rv, var * (n / (n - 1)), momentum)
+            else:
+                mean = rm.reshape(bshape)
                 invstd = 1 / np.sqrt(rv.reshape(bshape) + rv.dtype.type(eps))
-        with np.errstate(all="ignore"):
-            centered = x - mean
-        ctx.axes, ctx.use_batch_stats = axes, training
-        ctx.param_shape, ctx.param_view = (c,), bshape
-        ctx.save_for_backward(centered, invstd, weight, x, rm, rv)
-        w = None if weight is None else weight.reshape(bshape)
-        b = None if bias is None else bias.reshape(bshape)
-        with np.errstate(all="ignore"):
+                centered = x - mean
+            ctx.axes, ctx.use_batch_stats = axes, training
+            ctx.param_shape, ctx.param_view = (c,), bshape
+            ctx.save_for_backward(centered, invstd, weight, x, rm, rv)
+            w = None if weight is None else weight.reshape(bshape)
+            b = None if bias is None else bias.reshape(bshape)
             if not _contiguous(x, weight, bias, None if training else rm,
                                None if training else rv):
-                y = centered * invstd         # PyTorch's elementwise form off the fast path
+                y = centered * invstd             # PyTorch's elementwise form off the fast path
                 if w is not None:
                     y = y * w
                 return y + (x.dtype.type(0) if b is None else b)    # -0.0 + 0 is 0.0
             alpha = invstd if w is None else invstd * w       # the fast path: x * alpha + beta
-            beta = _fma(-mean, alpha, x.dtype.type(0) if b is None else b)
+            beta = (x.dtype.type(0) if b is None else b) - mean * alpha
             return _fma(x, alpha, beta)
 
     backward = staticmethod(_batch_norm_backward)

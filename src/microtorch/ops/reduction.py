@@ -434,13 +434,13 @@ def _select_extreme(ctx, x, dim, keepdim, argfn):
     ctx.in_shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    idx = _nan_aware_arg(x, dim, argfn)
-    ctx.save_for_backward(idx)
+    idx = np.asarray(_nan_aware_arg(x, dim, argfn), dtype=np.int64)
     vals = np.take_along_axis(x, np.expand_dims(idx, dim), axis=dim)
     if not keepdim:
         vals = np.squeeze(vals, axis=dim)
     idx_out = np.expand_dims(idx, dim) if keepdim else idx
-    return vals, idx_out.astype(np.int64)
+    ctx.save_for_backward(idx_out)       # the returned indices, guarded as PyTorch's
+    return vals, idx_out
 
 
 class MaxDim(ArrayFunction):
@@ -461,8 +461,8 @@ class MaxDim(ArrayFunction):
         (idx,) = ctx.saved_tensors
         gx = np.zeros(ctx.in_shape, dtype=g.dtype)
         if not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        np.put_along_axis(gx, np.expand_dims(idx, ctx.dim), g, axis=ctx.dim)
+            g, idx = np.expand_dims(g, ctx.dim), np.expand_dims(idx, ctx.dim)
+        np.put_along_axis(gx, idx, g, axis=ctx.dim)
         return (gx,)
 
 

@@ -381,29 +381,46 @@ def repeat(input: Tensor, *repeats) -> Tensor:
 
 
 def empty_like_preserve(a: np.ndarray) -> np.ndarray:
-    """An uninitialised array shaped like `a` whose dims are laid out in the order of `a`'s
-    strides (PyTorch's `memory_format=torch.preserve_format`, the layout of clone and flip
-    results): dims are stably sorted outer to inner by decreasing stride, and a dim of
-    stride 0 or size 1 keeps its place relative to the others."""
+    """An uninitialised array shaped like `a`, laid out like `a` (PyTorch's
+    `memory_format=torch.preserve_format`, the layout of clone and flip results)."""
     if a.flags.c_contiguous or a.ndim < 2:
         return np.empty(a.shape, a.dtype)
-    strides = [st if n > 1 else 0 for st, n in zip(a.strides, a.shape)]
-    perm = list(range(a.ndim))
-    for i in range(1, a.ndim):
+    return empty_like_operands(a.shape, a.dtype, a)
+
+
+def empty_like_operands(shape: tuple, dtype, *operands: np.ndarray) -> np.ndarray:
+    """An uninitialised array of `shape` whose dims are laid out as PyTorch lays out an
+    elementwise result: dims stably sorted outer to inner by decreasing stride of the first
+    operand that tells them apart (a stride of 0 or a dim of size 1 tells nothing)."""
+    ndim = len(shape)
+    strides = []
+    for a in operands:
+        lead = ndim - a.ndim
+        strides.append([0 if i < lead or a.shape[i - lead] == 1 else a.strides[i - lead]
+                        for i in range(ndim)])
+
+    def inner_first(d0: int, d1: int) -> bool:    # d0 (now outer) belongs inside d1
+        for st in strides:
+            if st[d0] and st[d1] and st[d0] != st[d1]:
+                return st[d0] < st[d1]
+        return False
+
+    perm = list(range(ndim))
+    for i in range(1, ndim):
         j = i
-        while j > 0 and 0 < strides[perm[j - 1]] < strides[perm[j]]:
+        while j > 0 and inner_first(perm[j - 1], perm[j]):
             perm[j - 1], perm[j] = perm[j], perm[j - 1]
             j -= 1
-    return np.empty([a.shape[d] for d in perm], a.dtype).transpose(np.argsort(perm))
+    return np.empty([shape[d] for d in perm], dtype).transpose(np.argsort(perm))
 
 
 class Clone(ArrayFunction):
     node_name = "CloneBackward0"
 
     @staticmethod
-    def forward(ctx, x):
-        if x.flags.c_contiguous:
-            return x.copy()
+    def forward(ctx, x, contiguous=False):
+        if x.flags.c_contiguous or contiguous:
+            return np.array(x, order="C")
         out = empty_like_preserve(x)
         out[...] = x
         return out
@@ -414,8 +431,13 @@ class Clone(ArrayFunction):
 
 
 def clone(input: Tensor) -> Tensor:
-    """A copy with its own storage (differentiable)."""
+    """A copy with its own storage (differentiable), laid out like input."""
     return Clone.apply(input)
+
+
+def contiguous(input: Tensor) -> Tensor:
+    """input itself when C-contiguous, else a C-contiguous copy (recorded as a clone)."""
+    return input if input._data.flags.c_contiguous else Clone.apply(input, contiguous=True)
 
 
 class ToCopy(ArrayFunction):

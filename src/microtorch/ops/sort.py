@@ -25,14 +25,23 @@ def _order(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     return (n - 1) - rev
 
 
+def _picked(ctx, values: np.ndarray, idx: np.ndarray) -> tuple:
+    """(values, indices) as outputs; the indices are saved as PyTorch saves them (so an
+    in-place change of the returned indices makes backward raise)."""
+    ctx.save_for_backward(idx)
+    return values, idx
+
+
 def _scatter_back(ctx, g):
-    """Gradient of values picked at ctx.indices: each goes back to where it came from."""
+    """Gradient of values picked at the saved indices: each goes back to where it came
+    from."""
+    (idx,) = ctx.saved_tensors
     if g is None:
         return None
     out = np.zeros(ctx.shape, dtype=g.dtype)
     if ctx.ndim0:
         return out + g
-    np.put_along_axis(out, ctx.indices, g, axis=ctx.axis)
+    np.put_along_axis(out, idx, g, axis=ctx.axis)
     return out
 
 
@@ -43,10 +52,10 @@ class Sort(ArrayFunction):
     def forward(ctx, x, dim, descending):
         ctx.shape, ctx.ndim0 = x.shape, x.ndim == 0
         if x.ndim == 0:
-            return x.copy(), np.zeros((), dtype=np.int64)
-        idx = _order(x, dim, descending)
-        ctx.indices, ctx.axis = idx, dim
-        return np.take_along_axis(x, idx, axis=dim), idx.astype(np.int64, copy=False)
+            return _picked(ctx, x.copy(), np.zeros((), dtype=np.int64))
+        idx = _order(x, dim, descending).astype(np.int64, copy=False)
+        ctx.axis = dim
+        return _picked(ctx, np.take_along_axis(x, idx, axis=dim), idx)
 
     @staticmethod
     def backward(ctx, grads):
@@ -208,10 +217,10 @@ class Topk(ArrayFunction):
     def forward(ctx, x, k, dim, largest, sorted=True):
         ctx.shape, ctx.ndim0 = x.shape, x.ndim == 0
         if x.ndim == 0:
-            return x.copy(), np.zeros((), dtype=np.int64)
-        idx = _topk_indices(x, k, dim, largest, sorted)
-        ctx.indices, ctx.axis = idx, dim
-        return np.take_along_axis(x, idx, axis=dim), idx.astype(np.int64, copy=False)
+            return _picked(ctx, x.copy(), np.zeros((), dtype=np.int64))
+        idx = _topk_indices(x, k, dim, largest, sorted).astype(np.int64, copy=False)
+        ctx.axis = dim
+        return _picked(ctx, np.take_along_axis(x, idx, axis=dim), idx)
 
     @staticmethod
     def backward(ctx, grads):
