@@ -122,6 +122,13 @@ ALLOWED: list[Pattern] = [
         "gradient with respect to x is exactly 0; PyTorch's backward formula cancels two "
         "large products and leaves rounding noise (weight 1e38: +-9.7e24, or NaN/inf when "
         "the products overflow); microtorch returns 0.")),
+    Pattern("nn.functional.batch_norm[[]*", ("grad", "grad-extreme", "final-grad",
+                                            "final-grad-extreme"), "*", "*nc*", reason=(
+        "a non-contiguous weight (or running statistic): PyTorch's batch_norm backward reads "
+        "its storage as if it were contiguous (out of bounds for an expanded weight; "
+        "w = torch.tensor([2., 99., 3., 99.])[::2] gives gradients computed with the unused "
+        "99); microtorch uses the weight's values (finite differences and PyTorch with "
+        "weight.contiguous() agree with it).")),
     Pattern(forms("addcmul", "addcmul_", "addcdiv", "addcdiv_", "lerp", "lerp_", "conv1d",
                   "conv2d", "scaled_dot_product_attention",
                   "scaled_dot_product_attention[3-d]", "layer_norm", "batch_norm[[]*",

@@ -20,7 +20,7 @@ from ..autograd.grad_mode import state
 from ..autograd.node import pass_through, pass_through_type
 from ._operands import refuse_bool
 from ._out import write_out
-from .shape import Squeeze, UnsafeView, reshape, squeeze, t, unsqueeze, view
+from .shape import Squeeze, UnsafeView, reshape, squeeze, t, transpose, unsqueeze, view
 
 
 def _small_f32_overflow(a: np.ndarray, b: np.ndarray, cells: int) -> bool:
@@ -141,10 +141,18 @@ class Mm(ArrayFunction):
                 f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} do not "
                 "broadcast"
             ) from None
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad[:2]     # PyTorch saves an operand only when
+        ctx.save_for_backward(a if need_b else _absent(a),   # the other's gradient needs it
+                              b if need_a else _absent(b))
         return out
 
     backward = staticmethod(_matmul_backward)
+
+
+def _absent(x: np.ndarray) -> np.ndarray:
+    """A stand-in for an operand that backward does not read (only its ndim is looked at),
+    so that later in-place changes of the operand do not make backward raise."""
+    return np.empty((0,) * x.ndim, x.dtype)
 
 
 class Bmm(Mm):
@@ -179,16 +187,35 @@ class BroadcastMatmul(Mm):
 
 
 class TransposedMatmul(Mm):
-    """A 2-D tensor requiring grad times a batch: PyTorch multiplies the transposes and
-    transposes the product back, a view when it is contiguous..."""
+    """A 2-D tensor requiring grad times a batch: PyTorch multiplies the transposes (this
+    node: their product, i.e. the result with its last two dims swapped) and returns the
+    transpose of that, a view (TransposeBackward0) when the product is contiguous..."""
 
-    node_name = "TransposeBackward0"
+    node_name = "UnsafeViewBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, fold=False):
+        return np.swapaxes(Mm.forward(ctx, a, _folded_copy(b), fold), -1, -2).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return _matmul_backward(ctx, np.swapaxes(g, -1, -2))
 
 
 class ClonedMatmul(Mm):
     """...else a copy."""
 
     node_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, fold=False):
+        return Mm.forward(ctx, a, _folded_copy(b), fold)
+
+
+def _folded_copy(b: np.ndarray) -> np.ndarray:
+    """b as PyTorch keeps it for these products: it folds b.mT, a copy unless b.mT is
+    contiguous, so a later in-place change of b does not reach the saved value."""
+    return b if np.swapaxes(b, -1, -2).flags.c_contiguous else b.copy()
 
 
 def _check_dot(a: np.ndarray, b: np.ndarray) -> None:
@@ -285,8 +312,9 @@ def _batched(input: Tensor, other: Tensor) -> Tensor:
             return BroadcastMatmul.apply(input, other, fold=True)
         _check_mm((rows, b.shape[-2]), b.dtype, a.shape[::-1], a.dtype)
         n, p = a.shape[0], b.shape[-1]
-        fn = TransposedMatmul if n == 1 or p == 1 or not rows * n else ClonedMatmul
-        return fn.apply(input, other, fold=True)
+        if n == 1 or p == 1 or not rows * n:
+            return transpose(TransposedMatmul.apply(input, other, fold=True), -1, -2)
+        return ClonedMatmul.apply(input, other, fold=True)
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
