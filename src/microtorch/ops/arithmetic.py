@@ -111,15 +111,16 @@ class Div(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, y):
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)   # as given: guarded
         x, y = _true_div_arrays(*promote_arrays(x, y))
-        ctx.save_for_backward(x, y)
         return np.true_divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        y = _in_dtype(y, g)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # PyTorch's order
-            return g / y, (-g * ((x / y) / y) if ctx.needs_input_grad[1] else None)
+            return g / y, (-g * ((_in_dtype(x, g) / y) / y) if ctx.needs_input_grad[1] else None)
 
 
 class DivMode(Div):

@@ -66,7 +66,9 @@ def cat(tensors, dim: int = 0, *, axis=None, out: Tensor | None = None) -> Tenso
         if t._data.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
                                "concatenated")
-    parts = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or ts[:1]
+    parts = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)]
+    if not parts:                      # only 1-D empty tensors: no dim to check (PyTorch)
+        return Cat.apply(*ts, dim=0)
     ref = parts[0]._data
     d = wrap_dim(dim, ref.ndim)
     for i, t in enumerate(parts):

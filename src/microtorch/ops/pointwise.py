@@ -134,7 +134,7 @@ Log10 = _unary("Log10", np.log10, "input", lambda g, x: g / (x * LN10))
 Log2 = _unary("Log2", np.log2, "input", lambda g, x: g / (x * LN2))
 Exp2 = _unary("Exp2", np.exp2, "output", lambda g, y: g * y * LN2)
 Expm1 = _unary("Expm1", np.expm1, "output", lambda g, y: g * (y + 1))
-Reciprocal = _unary("Reciprocal", np.reciprocal, "output", lambda g, y: -g * y * y)
+Reciprocal = _unary("Reciprocal", np.reciprocal, "output", lambda g, y: -g * (y * y))
 Rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), "output", lambda g, y: -0.5 * g * y * y * y)
 Erf = _unary("Erf", erf_array, "input",
              lambda g, x: g * TWO_OVER_SQRT_PI * np.exp(-x * x))

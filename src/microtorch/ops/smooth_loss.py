@@ -41,13 +41,14 @@ class _Piecewise(ArrayFunction):
             raise NotImplementedError(f"\"{cls.kernel}\" not implemented for "
                                       f"'{_dtype.scalar_name(dt)}'")
         d = np.subtract(x, t, dtype=dt)
-        ctx.reduction, ctx.threshold = reduction, threshold
-        ctx.save_for_backward(d)
+        ctx.reduction, ctx.threshold, ctx.dtype = reduction, threshold, dt
+        ctx.save_for_backward(x, t)        # as PyTorch saves them (guarded), not d
         return _reduce(cls.pointwise(d, threshold).astype(out_dt, copy=False), reduction)
 
     @staticmethod
     def backward(ctx, g):
-        (d,) = ctx.saved_tensors
+        x, t = ctx.saved_tensors
+        d = np.subtract(x, t, dtype=ctx.dtype)
         slope = ctx._forward_cls.slope(d, ctx.threshold)
         if ctx.reduction == REDUCTION_MEAN:
             g = g / d.size
