@@ -110,10 +110,14 @@ ALLOWED: list[Pattern] = [
         "an integer division by zero inside an in-place op: PyTorch raises after its kernel "
         "has already written some elements (which ones depends on its loop order and "
         "threads); microtorch raises before writing anything.")),
-    Pattern(forms("fill_", "masked_fill_", "masked_fill", "masked_fill[tensor value]"),
-            ("requires_grad", "alias-requires_grad", "final-*"),
+    Pattern("x[[]tensor] = y", "alias-value", reason=(
+        "an index tensor with an out-of-range entry: both raise IndexError, PyTorch after "
+        "writing the elements its loop reached first; microtorch checks before writing.")),
+    Pattern(forms("fill_", "masked_fill_", "masked_fill", "masked_fill[tensor value]")
+            + ("x[[]*] = y",), ("requires_grad", "alias-requires_grad", "final-*"),
             ("i64,*", "i32,*", "b,*"), reason=(
-        "filling an integer or bool tensor with a 0-d float tensor that requires grad: "
+        "filling (or index-assigning) an integer or bool tensor with a float tensor that "
+        "requires grad: "
         "PyTorch marks the integer result as requiring grad, and any backward through it "
         "fails ('isDifferentiableType ... INTERNAL ASSERT FAILED', 'Autograd not support "
         "dtype: Long'); microtorch's integer result does not require grad.")),
@@ -132,7 +136,8 @@ ALLOWED: list[Pattern] = [
     Pattern(forms("addcmul", "addcmul_", "addcdiv", "addcdiv_", "lerp", "lerp_", "conv1d",
                   "conv2d", "scaled_dot_product_attention",
                   "scaled_dot_product_attention[3-d]", "layer_norm", "batch_norm[[]*",
-                  "std", "var", "matmul", "mm", "bmm", "linear[[]*") + ("x @ y",),
+                  "std", "var", "sum", "mean", "matmul", "mm", "bmm", "linear[[]*")
+            + ("x @ y",),
             ("value-extreme", "grad-extreme", "alias-value-extreme", "final-grad-extreme"),
             reason=(
         "values or gradients from operands holding inf, NaN or magnitudes >= 1e30, in ops "

@@ -24,6 +24,8 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
     """Sum a broadcast gradient back to `shape` and cast it to `dtype`."""
     if grad.shape != shape:
         lead = grad.ndim - len(shape)
+        if lead < 0:                  # a value with leading size-1 dims (x[i] = v)
+            grad, lead = grad.reshape((1,) * -lead + grad.shape), 0
         axes = tuple(range(lead)) + tuple(
             i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
         )

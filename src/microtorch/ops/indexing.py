@@ -426,5 +426,6 @@ def setitem(input: Tensor, index, value) -> None:
     elif advanced is not None:
         fn = IndexPut
     else:
-        fn = CopyWhole if isinstance(value, Tensor) and value._data.ndim else FillWhole
+        fn = CopyWhole if (isinstance(value, Tensor) and value._data.ndim) or not input._data.ndim \
+            else FillWhole                  # PyTorch fills only a tensor with dims
     fn.apply(input, value, steps=steps, advanced=advanced)

@@ -304,7 +304,7 @@ class Expand(ArrayFunction):
             out = np.broadcast_to(x, shape)
             if out.size == x.size and out.size and x.flags.writeable:
                 # nothing repeated (only leading size-1 dims added): a writable view
-                return x[(None,) * (len(shape) - x.ndim) + (Ellipsis,)]
+                return x.reshape(shape)   # a view: only size-1 dims are added
             return out
         except ValueError:
             raise RuntimeError(

@@ -315,7 +315,7 @@ class Roll(ArrayFunction):
         ctx.shifts, ctx.dims = shifts, dims
         if dims is None:
             return np.roll(x.reshape(-1), shifts[0]).reshape(x.shape)
-        return np.roll(x, shifts, dims)
+        return np.ascontiguousarray(np.roll(x, shifts, dims))
 
     @staticmethod
     def backward(ctx, g):
