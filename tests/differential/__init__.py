@@ -9,9 +9,11 @@ so any difference comes with a reproducer that runs unchanged on both libraries.
     ops.py         the op table: every registry op in its function, method, operator,
                    in-place and indexing forms, with keyword variants
     execute.py     runs a program on both libraries and compares every step
-    classes.py     the allow-list (PyTorch is wrong) and KNOWN_OPEN (differences still to fix)
+    classes.py     the allow-list (PyTorch is wrong or not reproducible, each with its
+                   reason) and KNOWN_OPEN (differences still to fix: empty)
     campaign.py    many programs: counts per difference class, reproducers, the report
-    __main__.py    `python -m tests.differential --programs 10000 --report /tmp/diff_report.md`
+    __main__.py    `python -m tests.differential --thorough --report /tmp/diff_report.md`
+                   (`--only GLOB` restricts the programs to some ops, `--seed N`)
 
 The pytest entry is test_differential.py (a fast profile in CI; MICROTORCH_DIFFERENTIAL=thorough
 for 10,000 programs).
