@@ -110,9 +110,11 @@ ALLOWED: list[Pattern] = [
         "an integer division by zero inside an in-place op: PyTorch raises after its kernel "
         "has already written some elements (which ones depends on its loop order and "
         "threads); microtorch raises before writing anything.")),
-    Pattern("x[[]tensor] = y", "alias-value", reason=(
-        "an index tensor with an out-of-range entry: both raise IndexError, PyTorch after "
-        "writing the elements its loop reached first; microtorch checks before writing.")),
+    Pattern(("x[[]tensor] = y", "x[[]list] = y"), ("alias-value", "alias-value-extreme"),
+            reason=(
+        "an index tensor or list with an out-of-range entry: both raise IndexError, PyTorch "
+        "after writing the elements its loop reached first; microtorch checks before "
+        "writing.")),
     Pattern(forms("fill_", "masked_fill_", "masked_fill", "masked_fill[tensor value]")
             + ("x[[]*] = y",), ("requires_grad", "alias-requires_grad", "final-*"),
             ("i64,*", "i32,*", "b,*"), reason=(
