@@ -294,26 +294,25 @@ def var(input: Tensor, dim=NO_DIM, unbiased=None, keepdim: bool | None = None, *
         correction=_UNSET, axis=None, keepdims: bool | None = None,
         out: Tensor | None = None) -> Tensor:
     """Variance over `dim`, with Bessel's correction by default (correction=1)."""
-    if out is not None:
-        return write_out(out, "var", lambda: var(input, dim, unbiased, keepdim, correction=correction,
-                                                 axis=axis, keepdims=keepdims), input)
-    dim, correction, keepdim = _var_args("var", dim, unbiased, keepdim, keepdims, correction, axis)
-    dims = _var_dims(input, dim)
-    return Var.apply(input, dims=dims, correction=correction, keepdim=keepdim,
-                     full=dim is None or input._data.ndim == 0)
+    return _moment(Var, "var", input, dim, unbiased, keepdim, correction, axis, keepdims, out)
 
 
 def std(input: Tensor, dim=NO_DIM, unbiased=None, keepdim: bool | None = None, *,
         correction=_UNSET, axis=None, keepdims: bool | None = None,
         out: Tensor | None = None) -> Tensor:
     """Standard deviation over `dim`, with Bessel's correction by default."""
+    return _moment(Std, "std", input, dim, unbiased, keepdim, correction, axis, keepdims, out)
+
+
+def _moment(fn, name: str, input: Tensor, dim, unbiased, keepdim, correction, axis, keepdims,
+            out) -> Tensor:
+    """The shared entry of var and std: PyTorch's argument rules, then `fn` (Var or Std)."""
     if out is not None:
-        return write_out(out, "std", lambda: std(input, dim, unbiased, keepdim, correction=correction,
-                                                 axis=axis, keepdims=keepdims), input)
-    dim, correction, keepdim = _var_args("std", dim, unbiased, keepdim, keepdims, correction, axis)
-    dims = _var_dims(input, dim)
-    return Std.apply(input, dims=dims, correction=correction, keepdim=keepdim,
-                     full=dim is None or input._data.ndim == 0)
+        return write_out(out, name, lambda: _moment(fn, name, input, dim, unbiased, keepdim,
+                                                    correction, axis, keepdims, None), input)
+    dim, correction, keepdim = _var_args(name, dim, unbiased, keepdim, keepdims, correction, axis)
+    return fn.apply(input, dims=_var_dims(input, dim), correction=correction, keepdim=keepdim,
+                    full=dim is None or input._data.ndim == 0)
 
 
 def _reduce_extreme(ctx, x, dims, keepdim, fn):
